@@ -1,0 +1,59 @@
+"""The one error type of kpr-site: a German message, where it happened, and how to fix it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+__all__ = ["Location", "SiteError", "BuildFailed", "Severity", "format_errors"]
+
+Severity = str  # "error" or "warning"
+
+
+@dataclass(frozen=True, order=True)
+class Location:
+    """A place in the site's sources: a path relative to the site root, and a 1-based line."""
+
+    path: str
+    line: int | None = None
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}" if self.line else self.path
+
+
+@dataclass(frozen=True)
+class SiteError(Exception):
+    """A problem in the site's sources, told in plain German.
+
+    `message` says what is wrong, `hint` how to fix it. `severity` is "error" (the build
+    stops) or "warning" (reported by `kpr-site check`, fatal only with `--strict`).
+    """
+
+    message: str
+    location: Location | None = None
+    hint: str | None = None
+    severity: Severity = "error"
+
+    def __str__(self) -> str:
+        where = f"{self.location}: " if self.location else ""
+        text = f"{where}{self.message}"
+        if self.severity == "warning":
+            text = f"{where}Warnung: {self.message}"
+        return f"{text}\n  → {self.hint}" if self.hint else text
+
+    def sort_key(self) -> tuple[str, int, str]:
+        loc = self.location or Location("")
+        return (loc.path, loc.line or 0, self.message)
+
+
+class BuildFailed(Exception):
+    """Raised when a build found errors; carries all of them, sorted by place."""
+
+    def __init__(self, errors: Iterable[SiteError]) -> None:
+        self.errors = sorted(errors, key=SiteError.sort_key)
+        super().__init__(format_errors(self.errors))
+
+
+def format_errors(errors: Iterable[SiteError]) -> str:
+    """All findings as text, one block per finding, in a stable order."""
+    return "\n".join(str(e) for e in sorted(errors, key=SiteError.sort_key))
