@@ -1,0 +1,160 @@
+"""The recipe: load → convert → plan → (stop on errors) → render and write → swap in."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path, PurePosixPath
+
+from kpr_site.bodies import convert_sources, default_jobs, resolve_bodies
+from kpr_site.cache import JsonCache
+from kpr_site.errors import BuildFailed, Location, SiteError
+from kpr_site.feeds import atom_feed, robots_txt, sitemap
+from kpr_site.links import LinkResolver
+from kpr_site.load import MEMBERS_PATH, load_site
+from kpr_site.model import Site
+from kpr_site.output import Staging, build_lock, check_output_dir
+from kpr_site.pages import PageSpec, page_globals, plan_pages
+from kpr_site.render import Assets, Renderer, collect_assets
+from kpr_site.urls import FEED_URL, MEMBERS_URL, find_collisions, output_file
+
+__all__ = ["BuildOptions", "BuildReport", "build_site", "check_paths"]
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    drafts: bool = False
+    base_url: str | None = None
+    """Overrides base_url of site.yaml (e.g. for a preview host)."""
+    jobs: int = 0
+    """Worker processes for Markdown; 0 means one per core."""
+    cache_dir: Path | None = None
+    """Where caches live; None means <source>/.cache."""
+    use_cache: bool = True
+
+
+@dataclass
+class BuildReport:
+    pages: int = 0
+    files: int = 0
+    written: int = 0
+    unchanged: int = 0
+    converted: int = 0
+    seconds: float = 0.0
+    warnings: list[SiteError] = field(default_factory=list)
+
+
+def check_paths(source: Path, out: Path) -> None:
+    """Usage errors: the output must not be, contain or sit inside the sources."""
+    source, out = source.resolve(), out.resolve()
+    if out == source or source.is_relative_to(out):
+        raise ValueError(f"Der Ausgabeordner {out} enthält die Quellen; das ist nicht erlaubt.")
+    for folder in ("content", "templates", "gallery"):
+        if out.is_relative_to(source / folder):
+            raise ValueError(f"Der Ausgabeordner darf nicht in {folder}/ liegen.")
+
+
+def build_site(source: Path, out: Path, options: BuildOptions = BuildOptions()) -> BuildReport:
+    """Build the site from `source` into `out`. Raises BuildFailed with every error found."""
+    started = time.perf_counter()
+    report = BuildReport()
+    site, bodies, errors = prepare(source, options, report)
+    if site is None or errors:
+        raise BuildFailed(errors)
+    check_output_dir(out)
+    assets = collect_assets(source)
+    specs = plan_pages(site, bodies)
+    errors = find_collisions(_claims(site, specs))
+    if errors:
+        raise BuildFailed(errors)
+    renderer = Renderer(source, site.config, assets, page_globals(site))
+    with build_lock(out):
+        _write(out, _files(site, bodies, specs, assets, renderer), report)
+    report.pages = len(specs)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def prepare(
+    source: Path, options: BuildOptions, report: BuildReport
+) -> tuple[Site | None, dict[str, str], list[SiteError]]:
+    """Load and convert everything; all errors collected, nothing written."""
+    loaded = load_site(source, drafts=options.drafts)
+    site = loaded.site
+    if site is not None and options.base_url:
+        site = replace(site, config=replace(site.config, base_url=options.base_url))
+    cache_dir = (options.cache_dir or source / ".cache") / "markdown"
+    cache = JsonCache(cache_dir if options.use_cache else None)
+    converted, report.converted = convert_sources(
+        loaded.sources.values(), cache, options.jobs or default_jobs())
+    if cache.damaged:
+        report.warnings.append(SiteError(
+            f"{cache.damaged} beschädigte Cache-Einträge wurden ignoriert und neu berechnet.",
+            Location(str(cache_dir)), severity="warning"))
+    if site is None:
+        return None, {}, loaded.errors
+    resolver = LinkResolver(source, _source_urls(site), site.config.base_path)
+    bodies, link_errors = resolve_bodies(loaded.sources, converted, resolver)
+    return site, bodies, loaded.errors + link_errors
+
+
+def _source_urls(site: Site) -> dict[str, str]:
+    urls = {item.path: item.url for item in (*site.press, *site.projects, *site.pages)}
+    urls["content/site.yaml"] = "/"
+    urls[MEMBERS_PATH] = MEMBERS_URL
+    return urls
+
+
+def _claims(site: Site, specs: list[PageSpec]) -> Iterator[tuple[str, str]]:
+    for spec in specs:
+        yield spec.url, spec.source
+    for url in (FEED_URL, "/sitemap.xml", "/robots.txt"):
+        yield url, "(Generator)"
+
+
+def _files(
+    site: Site, bodies: dict[str, str], specs: list[PageSpec], assets: Assets, renderer: Renderer
+) -> Iterator[tuple[PurePosixPath, bytes] | SiteError]:
+    """Every output file, rendered one at a time so memory stays flat; errors are yielded."""
+    for spec in specs:
+        try:
+            yield output_file(spec.url), renderer.render(spec)
+        except SiteError as exc:
+            yield exc
+    yield output_file(FEED_URL), atom_feed(site, bodies)
+    yield output_file("/sitemap.xml"), sitemap(site, (s.url for s in specs if s.url != "/404.html"))
+    yield output_file("/robots.txt"), robots_txt(site)
+    for site_path, data in assets.files.values():
+        yield output_file(site_path), data
+
+
+def _write(
+    out: Path, files: Iterator[tuple[PurePosixPath, bytes] | SiteError], report: BuildReport
+) -> None:
+    staging = Staging(out)
+    errors: list[SiteError] = []
+    try:
+        for item in files:
+            if isinstance(item, SiteError):
+                errors.append(item)
+            elif not errors:
+                staging.write(*item)
+                report.files += 1
+    except BaseException:
+        staging.abort()
+        raise
+    if errors:
+        staging.abort()
+        raise BuildFailed(_unique(errors))
+    staging.commit()
+    report.written, report.unchanged = staging.written, staging.unchanged
+
+
+def _unique(errors: list[SiteError]) -> list[SiteError]:
+    """One template typo fails every page that uses it; report it once."""
+    seen: dict[tuple[str, int, str], SiteError] = {}
+    for error in errors:
+        key = (str(error.location), 0, error.message.split(": ", 1)[-1])
+        seen.setdefault(key, error)
+    return list(seen.values())

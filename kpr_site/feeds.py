@@ -1,0 +1,66 @@
+"""Machine-readable files: the Atom feed of press releases, sitemap.xml and robots.txt."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from collections.abc import Iterable, Mapping
+
+from kpr_site.model import Site
+from kpr_site.urls import FEED_URL, PRESS_URL
+
+__all__ = ["atom_feed", "robots_txt", "sitemap"]
+
+ATOM = "http://www.w3.org/2005/Atom"
+SITEMAP = "http://www.sitemaps.org/schemas/sitemap/0.9"
+FEED_ENTRIES = 20
+
+
+def _abs(site: Site, path: str) -> str:
+    return site.config.base_url.rstrip("/") + "/" + path.lstrip("/")
+
+
+def _sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
+    element = ET.SubElement(parent, tag, attrs)
+    element.text = text
+    return element
+
+
+def atom_feed(site: Site, bodies: Mapping[str, str]) -> bytes:
+    """An Atom 1.0 feed of the newest press releases; dates at midnight UTC, no wall clock."""
+    ET.register_namespace("", ATOM)
+    feed = ET.Element(f"{{{ATOM}}}feed", {"{http://www.w3.org/XML/1998/namespace}lang": "de"})
+    _sub(feed, f"{{{ATOM}}}title", f"Pressemitteilungen – {site.config.title}")
+    _sub(feed, f"{{{ATOM}}}id", _abs(site, FEED_URL))
+    _sub(feed, f"{{{ATOM}}}link", rel="self", href=_abs(site, FEED_URL))
+    _sub(feed, f"{{{ATOM}}}link", rel="alternate", type="text/html", href=_abs(site, PRESS_URL))
+    newest = site.press[0].date.isoformat() if site.press else "2017-01-01"
+    _sub(feed, f"{{{ATOM}}}updated", f"{newest}T00:00:00Z")
+    author = _sub(feed, f"{{{ATOM}}}author")
+    _sub(author, f"{{{ATOM}}}name", site.config.title)
+    for release in site.press[:FEED_ENTRIES]:
+        entry = _sub(feed, f"{{{ATOM}}}entry")
+        _sub(entry, f"{{{ATOM}}}title", release.title)
+        _sub(entry, f"{{{ATOM}}}id", _abs(site, release.url))
+        _sub(entry, f"{{{ATOM}}}link", rel="alternate", type="text/html",
+             href=_abs(site, release.url))
+        _sub(entry, f"{{{ATOM}}}updated", f"{release.date.isoformat()}T00:00:00Z")
+        if release.summary:
+            _sub(entry, f"{{{ATOM}}}summary", release.summary)
+        for tag in release.tags:
+            _sub(entry, f"{{{ATOM}}}category", term=tag)
+        # xml:base makes the body's root-relative links resolve for feed readers.
+        _sub(entry, f"{{{ATOM}}}content", bodies.get(release.path, ""), type="html",
+             **{"{http://www.w3.org/XML/1998/namespace}base": site.config.base_url})
+    return ET.tostring(feed, encoding="utf-8", xml_declaration=True) + b"\n"
+
+
+def sitemap(site: Site, urls: Iterable[str]) -> bytes:
+    ET.register_namespace("", SITEMAP)
+    root = ET.Element(f"{{{SITEMAP}}}urlset")
+    for url in sorted(urls):
+        _sub(_sub(root, f"{{{SITEMAP}}}url"), f"{{{SITEMAP}}}loc", _abs(site, url))
+    return ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"
+
+
+def robots_txt(site: Site) -> bytes:
+    return f"User-agent: *\nAllow: /\n\nSitemap: {_abs(site, '/sitemap.xml')}\n".encode()

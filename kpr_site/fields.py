@@ -1,0 +1,174 @@
+"""Validate YAML values against a small schema, with German messages and did-you-mean hints.
+
+A schema maps each allowed key to a `Field`: a converter that turns the YAML value into the
+model's type or raises `Invalid`, and whether the key is required.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from kpr_site.errors import Location, SiteError
+from kpr_site.frontmatter import YamlData
+
+__all__ = [
+    "Field", "Invalid", "boolean", "choice", "date", "integer", "mapping", "text",
+    "text_list", "validate", "validate_list",
+]
+
+
+class Invalid(ValueError):
+    """A value does not fit; `hint` says what would."""
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message, self.hint = message, hint
+
+
+Converter = Callable[[Any], Any]
+
+
+@dataclass(frozen=True)
+class Field:
+    convert: Converter
+    required: bool = False
+
+
+def text(value: Any) -> str:
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise Invalid("muss ein Text sein", "Schreiben Sie den Text direkt hinter den Doppelpunkt.")
+    return str(value).strip()
+
+
+def date(value: Any) -> dt.date:
+    raw = str(value).strip()
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw):
+        raise Invalid(f"„{raw}“ ist kein Datum im Format JJJJ-MM-TT",
+                      "Schreiben Sie das Datum z. B. als 2017-02-10.")
+    try:
+        return dt.date.fromisoformat(raw)
+    except ValueError:
+        raise Invalid(f"{raw} ist kein gültiges Kalenderdatum",
+                      "Prüfen Sie Tag und Monat (z. B. hat der Februar höchstens 29 Tage).") from None
+
+
+def boolean(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise Invalid("muss „true“ oder „false“ sein")
+    return value
+
+
+def integer(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise Invalid(f"„{value}“ ist keine ganze Zahl",
+                      "Schreiben Sie die Zahl ohne Punkt, Komma und Währungszeichen, z. B. 15000.")
+    return value
+
+
+def text_list(value: Any) -> tuple[str, ...]:
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list) or not all(isinstance(i, str) and i.strip() for i in items):
+        raise Invalid("muss eine Liste von Texten sein", "Zum Beispiel: [Suchtprävention, Jugend]")
+    return tuple(i.strip() for i in items)
+
+
+def choice(*allowed: str) -> Converter:
+    def convert(value: Any) -> str:
+        raw = text(value)
+        if raw not in allowed:
+            close = difflib.get_close_matches(raw, allowed, n=1)
+            hint = f"Meinten Sie „{close[0]}“?" if close else None
+            raise Invalid(f"„{raw}“ ist nicht erlaubt; erlaubt sind: {', '.join(allowed)}", hint)
+        return raw
+    return convert
+
+
+def mapping(schema: Mapping[str, Field]) -> Converter:
+    """A nested mapping; its errors are reported by `validate` with their own lines."""
+    def convert(value: Any) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            raise Invalid("muss eine Zuordnung mit Unterpunkten sein",
+                          f"Erlaubte Unterpunkte: {', '.join(schema)}")
+        return value
+    convert.schema = schema  # type: ignore[attr-defined]
+    return convert
+
+
+def validate(
+    data: YamlData, schema: Mapping[str, Field], path: str, prefix: tuple[str | int, ...] = (),
+) -> tuple[dict[str, Any], list[SiteError]]:
+    """Check `data.value` at `prefix` against `schema`; return the converted values and errors."""
+    values: dict[str, Any] = {}
+    errors: list[SiteError] = []
+    raw = _at(data.value, prefix)
+    for key, value in raw.items():
+        where = Location(path, data.line(*prefix, str(key)))
+        field = schema.get(str(key))
+        if field is None:
+            errors.append(_unknown_key(str(key), schema, where))
+        elif value is None or value == "":
+            if field.required:
+                errors.append(SiteError(f"„{key}“ ist leer.", where, "Tragen Sie einen Wert ein."))
+        else:
+            converted, found = _convert(data, field, (*prefix, str(key)), path, value, where)
+            values[str(key)] = converted
+            errors.extend(found)
+    for key, field in schema.items():
+        if field.required and key not in raw:
+            errors.append(SiteError(
+                f"Die Angabe „{key}“ fehlt.", Location(path, data.line(*prefix)),
+                f"Ergänzen Sie eine Zeile „{key}: …“ in den Kopfdaten."))
+    return values, errors
+
+
+def validate_list(
+    data: YamlData, schema: Mapping[str, Field], path: str, prefix: tuple[str | int, ...],
+) -> tuple[list[tuple[dict[str, Any], int]], list[SiteError]]:
+    """Validate a list of mappings; return each item's values with its line."""
+    items, errors = [], []
+    raw = data.value
+    for key in prefix:
+        raw = raw[key]
+    for index, item in enumerate(raw if isinstance(raw, list) else []):
+        line = data.line(*prefix, index) or 0
+        if not isinstance(item, dict):
+            errors.append(SiteError("Dieser Listeneintrag muss Angaben wie „name: …“ enthalten.",
+                                    Location(path, line)))
+            continue
+        values, found = validate(data, schema, path, (*prefix, index))
+        errors.extend(found)
+        if not found:
+            items.append((values, line))
+    if not isinstance(raw, list):
+        errors.append(SiteError("Hier wird eine Liste erwartet (Zeilen, die mit „-“ beginnen).",
+                                Location(path, data.line(*prefix))))
+    return items, errors
+
+
+def _convert(
+    data: YamlData, field: Field, key: tuple[str | int, ...], path: str, value: Any, where: Location
+) -> tuple[Any, list[SiteError]]:
+    try:
+        converted = field.convert(value)
+    except Invalid as exc:
+        return None, [SiteError(f"„{key[-1]}“: {exc.message}.", where, exc.hint)]
+    nested = getattr(field.convert, "schema", None)
+    return validate(data, nested, path, key) if nested else (converted, [])
+
+
+def _at(value: Any, prefix: tuple[str | int, ...]) -> dict[Any, Any]:
+    for key in prefix:
+        value = value[key]
+    return value if isinstance(value, dict) else {}
+
+
+def _unknown_key(key: str, schema: Mapping[str, Field], where: Location) -> SiteError:
+    close = difflib.get_close_matches(key, list(schema), n=1, cutoff=0.6)
+    hint = f"Meinten Sie „{close[0]}“? " if close else ""
+    hint += f"Erlaubt sind: {', '.join(schema)}."
+    return SiteError(f"Unbekannte Angabe „{key}“.", where, hint)

@@ -1,0 +1,175 @@
+"""Read YAML safely, with the source line of every key: front matter blocks and data files.
+
+This is the only module that imports yaml. Dates stay strings here (the loader's timestamp
+constructor is replaced) so that validation can report "2017-02-31" with its line instead
+of PyYAML failing with a bare ValueError.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+from kpr_site.errors import Location, SiteError
+
+__all__ = ["Document", "KeyPath", "YamlData", "decode_text", "parse_yaml", "split_front_matter"]
+
+KeyPath = tuple[str | int, ...]
+
+_BaseLoader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml is ~8x faster
+
+
+class _Loader(_BaseLoader):  # type: ignore[misc,valid-type]
+    """Safe loader that keeps timestamps as plain strings."""
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader.construct_yaml_str)
+
+
+@dataclass(frozen=True)
+class YamlData:
+    """Parsed YAML and the 1-based source line of every mapping key and list item."""
+
+    value: Any
+    lines: dict[KeyPath, int]
+
+    def line(self, *key: str | int) -> int | None:
+        """Line of `key`, or of its nearest parent that has one."""
+        path: KeyPath = tuple(key)
+        while path:
+            if path in self.lines:
+                return self.lines[path]
+            path = path[:-1]
+        return self.lines.get((), None)
+
+
+@dataclass(frozen=True)
+class Document:
+    """A Markdown file split into front matter and body."""
+
+    meta: YamlData
+    body: str
+    body_line: int
+    """1-based line number in the file where the body starts."""
+
+
+def decode_text(data: bytes, path: str) -> str:
+    """Bytes of a text file → str, or a SiteError naming the line of the first bad byte."""
+    if not data.strip():
+        raise SiteError(
+            "Die Datei ist leer.",
+            Location(path, 1),
+            "Füllen Sie die Datei aus oder löschen Sie sie.",
+        )
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise SiteError(
+            "Die Datei ist nicht in UTF-8 kodiert (ungültiges Zeichen).",
+            Location(path, line),
+            "Speichern Sie die Datei im Editor mit der Kodierung „UTF-8“.",
+        ) from exc
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def parse_yaml(text: str, path: str, first_line: int = 1) -> YamlData:
+    """Parse one YAML document safely; `first_line` is where `text` starts in the file."""
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+        lines: dict[KeyPath, int] = {}
+        if node is not None:
+            _collect_lines(node, (), lines, path, first_line)
+        value = loader.construct_document(node) if node is not None else None
+    except yaml.MarkedYAMLError as exc:
+        raise _yaml_error(exc, path, first_line) from exc
+    except yaml.YAMLError as exc:
+        raise SiteError(f"Ungültiges YAML: {exc}", Location(path, first_line)) from exc
+    finally:
+        loader.dispose()
+    return YamlData(value, lines)
+
+
+def _collect_lines(
+    node: yaml.Node, key: KeyPath, lines: dict[KeyPath, int], path: str, first: int
+) -> None:
+    lines[key] = node.start_mark.line + first
+    if isinstance(node, yaml.MappingNode):
+        seen: dict[str, int] = {}
+        for key_node, value_node in node.value:
+            name = str(key_node.value)
+            line = key_node.start_mark.line + first
+            if name in seen:
+                raise SiteError(
+                    f"Der Schlüssel „{name}“ steht doppelt (zuerst in Zeile {seen[name]}).",
+                    Location(path, line),
+                    "Löschen Sie einen der beiden Einträge.",
+                )
+            seen[name] = line
+            _collect_lines(value_node, (*key, name), lines, path, first)
+            lines[(*key, name)] = line
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            _collect_lines(item, (*key, index), lines, path, first)
+
+
+def _yaml_error(exc: yaml.MarkedYAMLError, path: str, first_line: int) -> SiteError:
+    mark = exc.problem_mark or exc.context_mark
+    line = mark.line + first_line if mark else first_line
+    return SiteError(
+        f"Die YAML-Angaben sind fehlerhaft: {_explain(exc.problem or '')}.",
+        Location(path, line),
+        "Prüfen Sie Einrückung, Doppelpunkte und Anführungszeichen in dieser Zeile und der "
+        "Zeile davor. Texte mit „:“ oder „#“ setzen Sie in Anführungszeichen.",
+    )
+
+
+# PyYAML's most common complaints, in the words an editor understands.
+_PROBLEMS = (
+    ("mapping values are not allowed", "ein Doppelpunkt steht, wo keiner stehen darf"),
+    ("could not find expected ':'", "nach einem Schlüssel fehlt der Doppelpunkt"),
+    ("cannot start any token", "ein Tabulator oder Sonderzeichen steht am Zeilenanfang"),
+    ("found unexpected end of stream", "ein Anführungszeichen oder eine Klammer wird nicht geschlossen"),
+    ("did not find expected key", "die Einrückung passt nicht"),
+    ("expected <block end>", "die Einrückung passt nicht"),
+    ("did not find expected '-' indicator", "ein Listeneintrag ist falsch eingerückt"),
+    ("found undefined alias", "ein „*“ am Wertanfang wird als Verweis gelesen"),
+)
+
+
+def _explain(problem: str) -> str:
+    for english, german in _PROBLEMS:
+        if english in problem:
+            return german
+    return f"YAML meldet „{problem}“" if problem else "unbekannter Fehler"
+
+
+def split_front_matter(text: str, path: str) -> Document:
+    """Split `---` front matter from the Markdown body and parse it."""
+    lines = text.split("\n")
+    if lines[0].strip() != "---":
+        raise SiteError(
+            "Die Datei beginnt nicht mit Kopfdaten (Front Matter).",
+            Location(path, 1),
+            "Die erste Zeile muss „---“ sein, danach folgen die Angaben wie „title: …“ und "
+            "eine weitere Zeile „---“.",
+        )
+    for index in range(1, len(lines)):
+        if lines[index].strip() in ("---", "..."):
+            meta = parse_yaml("\n".join(lines[1:index]), path, first_line=2)
+            if meta.value is None:
+                meta = YamlData({}, {(): 2})
+            if not isinstance(meta.value, dict):
+                raise SiteError(
+                    "Die Kopfdaten müssen aus Angaben der Form „schlüssel: wert“ bestehen.",
+                    Location(path, 2),
+                )
+            return Document(meta, "\n".join(lines[index + 1 :]), index + 2)
+    raise SiteError(
+        "Die Kopfdaten (Front Matter) werden nicht mit „---“ abgeschlossen.",
+        Location(path, 1),
+        "Fügen Sie nach der letzten Angabe eine Zeile „---“ ein.",
+    )

@@ -1,0 +1,198 @@
+"""Walk content/ in sorted order and build the content model, collecting every error."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kpr_site.config import CONFIG_PATH, load_config
+from kpr_site.errors import Location, SiteError
+from kpr_site.fields import (
+    Field, boolean, choice, date, integer, mapping, text, text_list, validate, validate_list,
+)
+from kpr_site.frontmatter import Document, decode_text, parse_yaml, split_front_matter
+from kpr_site.german import slugify
+from kpr_site.model import (
+    PROJECT_STATUSES, SECTORS, Funding, Member, Page, PressRelease, Project, Site,
+)
+from kpr_site.urls import page_url, press_url, project_url
+
+__all__ = ["MEMBERS_PATH", "LoadResult", "Source", "content_files", "load_site"]
+
+MEMBERS_PATH = "content/members.yaml"
+_PRESS_NAME = re.compile(r"(\d{4}-\d{2}-\d{2})-(.+)\.md")
+
+
+@dataclass(frozen=True)
+class Source:
+    """A Markdown text to convert: a file's body, or a Markdown value in a YAML file."""
+
+    path: str
+    body: str
+    body_line: int
+
+
+@dataclass
+class LoadResult:
+    site: Site | None
+    sources: dict[str, Source] = field(default_factory=dict)
+    errors: list[SiteError] = field(default_factory=list)
+
+
+_PRESS = {
+    "title": Field(text, True), "date": Field(date, True), "summary": Field(text),
+    "tags": Field(text_list), "author": Field(text), "source": Field(text),
+    "image": Field(text), "draft": Field(boolean),
+}
+_PROJECT = {
+    "title": Field(text, True), "status": Field(choice(*PROJECT_STATUSES), True),
+    "summary": Field(text), "topics": Field(text_list),
+    "funding": Field(mapping({"program": Field(text, True), "amount_eur": Field(integer)})),
+    "start": Field(date), "end": Field(date), "place": Field(text),
+    "target_group": Field(text), "contact": Field(text), "image": Field(text),
+    "draft": Field(boolean),
+}
+_PAGE = {"title": Field(text, True), "summary": Field(text), "nav_order": Field(integer),
+         "draft": Field(boolean)}
+_MEMBER = {"name": Field(text, True), "sector": Field(choice(*SECTORS), True),
+           "role": Field(text), "function": Field(text), "organisation": Field(text)}
+
+
+def load_site(root: Path, drafts: bool = False) -> LoadResult:
+    """Read content/ below `root`. Drafts are left out unless `drafts` is true."""
+    config, config_data, errors = load_config(root)
+    result = LoadResult(None, errors=errors)
+    if config and config.intro and config_data:
+        line = config_data.line("intro") or 1
+        result.sources[CONFIG_PATH] = Source(CONFIG_PATH, config.intro, line)
+    press = _load_kind(root, "press", _make_press, result, drafts)
+    projects = _load_kind(root, "projects", _make_project, result, drafts)
+    pages = _load_kind(root, "pages", _make_page, result, drafts)
+    members = _load_members(root, result)
+    if config is None:
+        return result
+    result.site = Site(
+        config=config,
+        press=tuple(sorted(press, key=lambda p: (p.date, p.slug), reverse=True)),
+        projects=tuple(sorted(projects, key=lambda p: (p.title.casefold(), p.slug))),
+        pages=tuple(sorted(pages, key=lambda p: (p.nav_order or 0, p.title.casefold()))),
+        members=tuple(members),
+    )
+    return result
+
+
+def content_files(root: Path, kind: str) -> Iterator[tuple[Path, str]]:
+    """The Markdown files of one content folder, sorted, as (file, site-relative path)."""
+    folder = root / "content" / kind
+    if not folder.is_dir():
+        return
+    for file in sorted(folder.iterdir()):
+        if file.suffix == ".md" and not file.name.startswith((".", "_")) and file.is_file():
+            yield file, f"content/{kind}/{unicodedata.normalize('NFC', file.name)}"
+
+
+Maker = Callable[[str, dict[str, Any], Document], Any]
+
+
+def _load_kind(root: Path, kind: str, make: Maker, result: LoadResult, drafts: bool) -> list[Any]:
+    items = []
+    for file, path in content_files(root, kind):
+        try:
+            doc = split_front_matter(decode_text(file.read_bytes(), path), path)
+            item = make(path, _checked(doc, path, _SCHEMAS[kind]), doc)
+        except SiteError as exc:
+            result.errors.append(exc)
+            continue
+        except _Invalid as exc:
+            result.errors.extend(exc.errors)
+            continue
+        if drafts or not item.draft:
+            items.append(item)
+            result.sources[path] = Source(path, doc.body, doc.body_line)
+    return items
+
+
+class _Invalid(Exception):
+    def __init__(self, errors: list[SiteError]) -> None:
+        self.errors = errors
+
+
+def _checked(doc: Document, path: str, schema: dict[str, Field]) -> dict[str, Any]:
+    values, errors = validate(doc.meta, schema, path)
+    if errors:
+        raise _Invalid(errors)
+    return values
+
+
+def _slug(stem: str, path: str) -> str:
+    slug = slugify(stem)
+    if not slug:
+        raise SiteError("Aus dem Dateinamen lässt sich keine Adresse bilden.", Location(path),
+                        "Verwenden Sie Buchstaben oder Ziffern im Dateinamen.")
+    return slug
+
+
+def _make_press(path: str, values: dict[str, Any], doc: Document) -> PressRelease:
+    name = path.rsplit("/", 1)[1]
+    match = _PRESS_NAME.fullmatch(name)
+    if not match:
+        raise SiteError(
+            "Der Dateiname einer Pressemitteilung muss mit dem Datum beginnen.", Location(path),
+            "Benennen Sie die Datei z. B. „2017-02-10-praeventionsrat-startet.md“.")
+    if match.group(1) != values["date"].isoformat():
+        raise SiteError(
+            f"Das Datum im Dateinamen ({match.group(1)}) passt nicht zum Datum in den "
+            f"Kopfdaten ({values['date'].isoformat()}).",
+            Location(path, doc.meta.line("date")),
+            "Korrigieren Sie das Datum oder den Dateinamen, damit beide übereinstimmen.")
+    slug = _slug(match.group(2), path)
+    return PressRelease(path=path, slug=slug, url=press_url(values["date"], slug), **values)
+
+
+def _make_project(path: str, values: dict[str, Any], doc: Document) -> Project:
+    slug = _slug(Path(path).stem, path)
+    funding = values.pop("funding", None)
+    if funding is not None:
+        funding = Funding(**funding)
+    start, end = values.get("start"), values.get("end")
+    if start and end and end < start:
+        raise SiteError("Das Projektende liegt vor dem Projektbeginn.",
+                        Location(path, doc.meta.line("end")), "Prüfen Sie „start“ und „end“.")
+    return Project(path=path, slug=slug, url=project_url(slug), funding=funding, **values)
+
+
+def _make_page(path: str, values: dict[str, Any], doc: Document) -> Page:
+    slug = _slug(Path(path).stem, path)
+    return Page(path=path, slug=slug, url=page_url(slug), **values)
+
+
+_SCHEMAS = {"press": _PRESS, "projects": _PROJECT, "pages": _PAGE}
+
+
+def _load_members(root: Path, result: LoadResult) -> list[Member]:
+    file = root / MEMBERS_PATH
+    if not file.is_file():
+        return []
+    try:
+        data = parse_yaml(decode_text(file.read_bytes(), MEMBERS_PATH), MEMBERS_PATH)
+    except SiteError as exc:
+        result.errors.append(exc)
+        return []
+    prefix: tuple[str, ...] = ()
+    if isinstance(data.value, dict):
+        values, errors = validate(data, {"intro": Field(text), "members": Field(lambda v: v, True)},
+                                  MEMBERS_PATH)
+        result.errors.extend(errors)
+        if errors:
+            return []
+        if values.get("intro"):
+            result.sources[MEMBERS_PATH] = Source(MEMBERS_PATH, values["intro"],
+                                                  data.line("intro") or 1)
+        prefix = ("members",)
+    items, errors = validate_list(data, _MEMBER, MEMBERS_PATH, prefix)
+    result.errors.extend(errors)
+    return [Member(line=line, **values) for values, line in items]

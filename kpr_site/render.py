@@ -1,0 +1,142 @@
+"""The Jinja environment and page rendering: PageSpec → bytes. Writes nothing.
+
+Autoescape is on and undefined variables raise, so a typo in a template is a build error that
+names the template file and line.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import traceback
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import jinja2
+from markupsafe import Markup
+
+from kpr_site import german
+from kpr_site.errors import Location, SiteError
+from kpr_site.model import SiteConfig
+from kpr_site.pages import PageSpec
+from kpr_site.urls import topic_url
+
+__all__ = ["Assets", "Renderer", "collect_assets"]
+
+STATIC_DIR = "templates/static"
+
+
+@dataclass(frozen=True)
+class Assets:
+    """Static files, fingerprinted: name in templates/static → (site path, bytes)."""
+
+    files: Mapping[str, tuple[str, bytes]]
+
+    def url(self, name: str) -> str:
+        if name not in self.files:
+            raise SiteError(f"Die statische Datei „{name}“ gibt es nicht in {STATIC_DIR}/.")
+        return self.files[name][0]
+
+
+def collect_assets(root: Path) -> Assets:
+    """Every file below templates/static, named `stem.<hash>.ext` for cache busting."""
+    folder = root / STATIC_DIR
+    files: dict[str, tuple[str, bytes]] = {}
+    if folder.is_dir():
+        for file in sorted(p for p in folder.rglob("*") if p.is_file()):
+            if file.name.startswith("."):
+                continue
+            data = file.read_bytes()
+            name = file.relative_to(folder).as_posix()
+            pure = PurePosixPath(name)
+            digest = hashlib.sha256(data).hexdigest()[:10]
+            files[name] = (f"/static/{pure.with_name(f'{pure.stem}.{digest}{pure.suffix}')}", data)
+    return Assets(files)
+
+
+class Renderer:
+    """Renders PageSpecs with the site's templates."""
+
+    def __init__(self, root: Path, config: SiteConfig, assets: Assets,
+                 extra_globals: Mapping[str, Any]) -> None:
+        self.root = root
+        self.templates = root / "templates"
+        self.env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(self.templates),
+            autoescape=jinja2.select_autoescape(["html", "xml", "svg"], default=True),
+            undefined=jinja2.StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=True,
+        )
+        base_path = config.base_path
+        self.env.globals.update({
+            "site": config,
+            "url": lambda path: _join(base_path, path),
+            "abs_url": lambda path: _join(config.base_url, path),
+            "asset": lambda name: _join(base_path, assets.url(name)),
+            "live_reload": False,
+            **extra_globals,
+        })
+        self.env.filters.update({
+            "date_de": german.date_long, "date_short": german.date_short,
+            "isodate": lambda d: d.isoformat(), "euro": german.euro,
+            "number_de": german.number, "slugify": german.slugify, "topic_url": topic_url,
+        })
+
+    def render(self, spec: PageSpec) -> bytes:
+        """Render one page; template problems become SiteErrors with template and line."""
+        try:
+            template = self.env.get_template(spec.template)
+            html = template.render({
+                **spec.context,
+                "body": Markup(spec.context.get("body", "")),
+                "intro": Markup(spec.context.get("intro", "")),
+                "title": spec.title, "description": spec.description,
+                "current_url": spec.url, "og_type": spec.og_type,
+            })
+        except jinja2.TemplateError as exc:
+            raise self._translate(exc, spec) from exc
+        return html.encode("utf-8")
+
+    def _translate(self, exc: jinja2.TemplateError, spec: PageSpec) -> SiteError:
+        if isinstance(exc, jinja2.TemplateNotFound):
+            return SiteError(f"Die Vorlage „{exc.name}“ fehlt (gebraucht für {spec.url}).",
+                             Location(f"templates/{spec.template}"),
+                             "Legen Sie die Vorlage im Ordner templates/ an.")
+        if isinstance(exc, jinja2.TemplateSyntaxError):
+            name = exc.filename or exc.name or spec.template
+            return SiteError(f"Syntaxfehler in der Vorlage: {exc.message}.",
+                             Location(self._relative(name), exc.lineno),
+                             "Prüfen Sie die {% … %}- und {{ … }}-Klammern in dieser Zeile.")
+        where = self._template_frame(exc) or Location(f"templates/{spec.template}")
+        return SiteError(f"Fehler in der Vorlage beim Erzeugen von {spec.url}: "
+                         f"{_explain(str(exc))}.", where,
+                         "Prüfen Sie den Variablennamen; verfügbare Variablen stehen in "
+                         "docs/templates.md.")
+
+    def _template_frame(self, exc: BaseException) -> Location | None:
+        """Jinja rewrites tracebacks so template lines appear as frames; take the innermost."""
+        frames = [f for f in traceback.extract_tb(exc.__traceback__)
+                  if f.filename.startswith(str(self.templates))]
+        return Location(self._relative(frames[-1].filename), frames[-1].lineno) if frames else None
+
+    def _relative(self, filename: str) -> str:
+        path = Path(filename)
+        if path.is_absolute() and path.is_relative_to(self.root):
+            return path.relative_to(self.root).as_posix()
+        return f"templates/{filename}"
+
+
+def _join(base: str, path: str) -> str:
+    return base.rstrip("/") + "/" + path.lstrip("/")
+
+
+def _explain(message: str) -> str:
+    if match := re.fullmatch(r"'(.+)' is undefined", message):
+        return f"die Variable „{match.group(1)}“ ist nicht definiert"
+    if match := re.fullmatch(r"'(.+)' has no attribute '(.+)'", message):
+        return f"„{match.group(1)}“ hat kein Feld „{match.group(2)}“"
+    return message
