@@ -17,7 +17,7 @@ CONFIG_PATH = "content/site.yaml"
 def normalise_base_url(value: str) -> str:
     """'https://example.de' → 'https://example.de/'; anything but http(s) is refused."""
     value = text(value)
-    if not value.startswith(("https://", "http://")) or "://" == value[-3:]:
+    if not value.startswith(("https://", "http://")) or value[-3:] == "://":
         raise Invalid(f"„{value}“ ist keine vollständige Webadresse",
                       "Schreiben Sie z. B. https://praeventionsrat.landkreis-rostock.de/")
     return value if value.endswith("/") else value + "/"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-__all__ = ["Location", "SiteError", "BuildFailed", "Severity", "format_errors"]
+__all__ = ["BuildFailed", "Location", "Severity", "SiteError", "format_errors"]
 
 Severity = str  # "error" or "warning"
 

@@ -12,12 +12,28 @@ from typing import Any
 from kpr_site.config import CONFIG_PATH, load_config
 from kpr_site.errors import Location, SiteError
 from kpr_site.fields import (
-    Field, boolean, choice, date, integer, mapping, text, text_list, validate, validate_list,
+    Field,
+    boolean,
+    choice,
+    date,
+    integer,
+    mapping,
+    text,
+    text_list,
+    validate,
+    validate_list,
 )
 from kpr_site.frontmatter import Document, decode_text, parse_yaml, split_front_matter
 from kpr_site.german import slugify
 from kpr_site.model import (
-    PROJECT_STATUSES, SECTORS, Funding, Member, Page, PressRelease, Project, Site,
+    PROJECT_STATUSES,
+    SECTORS,
+    Funding,
+    Member,
+    Page,
+    PressRelease,
+    Project,
+    Site,
 )
 from kpr_site.urls import page_url, press_url, project_url
 

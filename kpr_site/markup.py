@@ -106,7 +106,7 @@ class _LinkCollector(Treeprocessor):
 
 
 class _SiteExtension(Extension):
-    def extendMarkdown(self, md: markdown.Markdown) -> None:  # noqa: N802 (Markdown's API)
+    def extendMarkdown(self, md: markdown.Markdown) -> None:
         # Priority 1: after inline patterns and attr_list have produced every <a> and <img>.
         md.treeprocessors.register(_LinkCollector(md), "kpr_links", 1)
 

@@ -10,7 +10,13 @@ from typing import Any
 from kpr_site.german import slugify
 from kpr_site.model import PROJECT_STATUSES, SECTORS, NavItem, PressRelease, Project, Site
 from kpr_site.urls import (
-    FEED_URL, MEMBERS_URL, PROJECTS_URL, TOPICS_URL, press_page_url, topic_url, year_url,
+    FEED_URL,
+    MEMBERS_URL,
+    PROJECTS_URL,
+    TOPICS_URL,
+    press_page_url,
+    topic_url,
+    year_url,
 )
 
 __all__ = ["LEGAL_SLUGS", "PER_PAGE", "PageSpec", "plan_pages"]
