@@ -2,33 +2,19 @@
 
 from __future__ import annotations
 
-import multiprocessing
-import os
 from collections.abc import Iterable, Mapping
-from concurrent.futures import ProcessPoolExecutor
 
 from kpr_site.cache import JsonCache, digest
 from kpr_site.errors import SiteError
 from kpr_site.links import LinkResolver
 from kpr_site.load import Source
 from kpr_site.markup import CONVERTER_VERSION, Converted, convert, resolve_links
+from kpr_site.parallel import map_ranges
 
-__all__ = ["convert_sources", "default_jobs", "resolve_bodies"]
-
-# Below this many conversions a pool costs more than it saves (fork + pickling ≈ 30 ms).
-_POOL_THRESHOLD = 40
-
-
-def default_jobs() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-
+__all__ = ["convert_sources", "resolve_bodies"]
 
 def _key(source: Source) -> str:
     return digest(CONVERTER_VERSION, source.path, source.body)
-
-
-def _convert_batch(batch: list[tuple[str, str]]) -> list[Converted]:
-    return [convert(body, path) for path, body in batch]
 
 
 def convert_sources(
@@ -53,15 +39,10 @@ def convert_sources(
 
 
 def _convert_many(sources: list[Source], jobs: int) -> list[Converted]:
-    pairs = [(s.path, s.body) for s in sources]
-    if jobs <= 1 or len(pairs) < _POOL_THRESHOLD or "fork" not in multiprocessing.get_all_start_methods():
-        return _convert_batch(pairs)
-    # Few large batches keep pickling overhead small; fork shares the imported converter.
-    size = -(-len(pairs) // (jobs * 4))
-    batches = [pairs[i : i + size] for i in range(0, len(pairs), size)]
-    context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-        return [c for batch in pool.map(_convert_batch, batches) for c in batch]
+    def work(start: int, stop: int) -> list[Converted]:
+        return [convert(s.body, s.path) for s in sources[start:stop]]
+
+    return [c for chunk in map_ranges(work, len(sources), jobs) for c in chunk]
 
 
 def resolve_bodies(

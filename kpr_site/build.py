@@ -7,19 +7,28 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 
-from kpr_site.bodies import convert_sources, default_jobs, resolve_bodies
+from kpr_site import __version__
+from kpr_site.bodies import convert_sources, resolve_bodies
 from kpr_site.cache import JsonCache
 from kpr_site.errors import BuildFailed, Location, SiteError
 from kpr_site.feeds import atom_feed, robots_txt, sitemap
 from kpr_site.links import LinkResolver
 from kpr_site.load import MEMBERS_PATH, load_site
+from kpr_site.manifest import (
+    Manifest,
+    OutputRecord,
+    fingerprint_inputs,
+    load_manifest,
+    manifest_path,
+)
 from kpr_site.model import Site
 from kpr_site.output import Staging, build_lock, check_output_dir
 from kpr_site.pages import PageSpec, page_globals, plan_pages
+from kpr_site.parallel import default_jobs, render_pages
 from kpr_site.render import Assets, Renderer, collect_assets
 from kpr_site.urls import FEED_URL, MEMBERS_URL, find_collisions, output_file
 
-__all__ = ["BuildOptions", "BuildReport", "build_site", "check_paths"]
+__all__ = ["BuildOptions", "BuildReport", "build_settings", "build_site", "check_paths", "prepare"]
 
 
 @dataclass(frozen=True)
@@ -41,6 +50,7 @@ class BuildReport:
     written: int = 0
     unchanged: int = 0
     converted: int = 0
+    rendered: int = 0
     seconds: float = 0.0
     warnings: list[SiteError] = field(default_factory=list)
 
@@ -58,7 +68,10 @@ def check_paths(source: Path, out: Path) -> None:
 def build_site(source: Path, out: Path, options: BuildOptions = BuildOptions()) -> BuildReport:
     """Build the site from `source` into `out`. Raises BuildFailed with every error found."""
     started = time.perf_counter()
+    started_ns = time.time_ns()
+    cache_dir = options.cache_dir or source / ".cache"
     report = BuildReport()
+    inputs = fingerprint_inputs(source)
     site, bodies, errors = prepare(source, options, report)
     if site is None or errors:
         raise BuildFailed(errors)
@@ -69,11 +82,28 @@ def build_site(source: Path, out: Path, options: BuildOptions = BuildOptions()) 
     if errors:
         raise BuildFailed(errors)
     renderer = Renderer(source, site.config, assets, page_globals(site))
+    renderer.load_templates({spec.template for spec in specs})
+    manifest_file = manifest_path(cache_dir, out)
+    old = load_manifest(manifest_file) if options.use_cache else Manifest()
+    if old.damaged:
+        report.warnings.append(SiteError(
+            "Der Zwischenspeicher der letzten Ausgabe war beschädigt und wurde ignoriert; "
+            "alle Seiten werden neu erzeugt.", Location(str(manifest_file)), severity="warning"))
     with build_lock(out):
-        _write(out, _files(site, bodies, specs, assets, renderer), report)
+        outputs = _write(out, old, specs, _extra_files(site, bodies, specs, assets), renderer,
+                         options.jobs or default_jobs(), report)
+        if options.use_cache:
+            Manifest(build_settings(source, out, options), started_ns, inputs, outputs).save(
+                manifest_file)
     report.pages = len(specs)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def build_settings(source: Path, out: Path, options: BuildOptions) -> str:
+    """Everything besides the input files that decides the output."""
+    return repr((str(source.resolve()), str(out.resolve()), options.drafts, options.base_url,
+                 __version__))
 
 
 def prepare(
@@ -113,15 +143,10 @@ def _claims(site: Site, specs: list[PageSpec]) -> Iterator[tuple[str, str]]:
         yield url, "(Generator)"
 
 
-def _files(
-    site: Site, bodies: dict[str, str], specs: list[PageSpec], assets: Assets, renderer: Renderer
-) -> Iterator[tuple[PurePosixPath, bytes] | SiteError]:
-    """Every output file, rendered one at a time so memory stays flat; errors are yielded."""
-    for spec in specs:
-        try:
-            yield output_file(spec.url), renderer.render(spec)
-        except SiteError as exc:
-            yield exc
+def _extra_files(
+    site: Site, bodies: dict[str, str], specs: list[PageSpec], assets: Assets
+) -> Iterator[tuple[PurePosixPath, bytes]]:
+    """Feed, sitemap, robots.txt and static files: cheap to make, compared by bytes."""
     yield output_file(FEED_URL), atom_feed(site, bodies)
     yield output_file("/sitemap.xml"), sitemap(site, (s.url for s in specs if s.url != "/404.html"))
     yield output_file("/robots.txt"), robots_txt(site)
@@ -130,25 +155,38 @@ def _files(
 
 
 def _write(
-    out: Path, files: Iterator[tuple[PurePosixPath, bytes] | SiteError], report: BuildReport
-) -> None:
+    out: Path, old: Manifest, specs: list[PageSpec],
+    extra: Iterator[tuple[PurePosixPath, bytes]], renderer: Renderer, jobs: int,
+    report: BuildReport,
+) -> dict[str, OutputRecord]:
+    """Fill a staging folder, reusing pages whose inputs did not change; swap it in."""
     staging = Staging(out)
-    errors: list[SiteError] = []
     try:
-        for item in files:
-            if isinstance(item, SiteError):
-                errors.append(item)
-            elif not errors:
-                staging.write(*item)
-                report.files += 1
+        keys: dict[str, str] = {}
+        todo: list[tuple[PageSpec, PurePosixPath]] = []
+        for spec in specs:
+            rel = output_file(spec.url)
+            keys[str(rel)] = key = renderer.page_key(spec)
+            if old.output_unchanged(out, str(rel), key):
+                staging.reuse(rel)
+            else:
+                todo.append((spec, rel))
+        errors = render_pages(staging, renderer, todo, jobs)
+        if errors:
+            raise BuildFailed(_unique(errors))
+        for rel, data in extra:
+            staging.write(rel, data)
+            keys.setdefault(str(rel), "")
+        outputs = staging.records(keys)
+        report.unchanged = staging.count_unchanged(outputs)
+        report.written = len(outputs) - report.unchanged
+        staging.commit()
     except BaseException:
         staging.abort()
         raise
-    if errors:
-        staging.abort()
-        raise BuildFailed(_unique(errors))
-    staging.commit()
-    report.written, report.unchanged = staging.written, staging.unchanged
+    report.files = len(outputs)
+    report.rendered = len(todo)
+    return outputs
 
 
 def _unique(errors: list[SiteError]) -> list[SiteError]:

@@ -6,6 +6,7 @@ and recomputed. Deleting the folder is always safe.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -13,7 +14,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-__all__ = ["JsonCache", "digest"]
+__all__ = ["JsonCache", "code_version", "digest"]
 
 
 def digest(*parts: str | bytes) -> str:
@@ -24,6 +25,13 @@ def digest(*parts: str | bytes) -> str:
         h.update(len(data).to_bytes(8, "little"))
         h.update(data)
     return h.hexdigest()
+
+
+@functools.cache
+def code_version() -> str:
+    """Hash of kpr-site's own code: output made by other code is never reused."""
+    package = Path(__file__).parent
+    return digest(*(f.read_bytes() for f in sorted(package.glob("*.py"))))
 
 
 class JsonCache:

@@ -41,6 +41,11 @@ class SiteError(Exception):
             text = f"{where}Warnung: {self.message}"
         return f"{text}\n  → {self.hint}" if self.hint else text
 
+    def __reduce__(self) -> tuple[type, tuple[object, ...]]:
+        # Exceptions pickle through their args, which a dataclass leaves empty; worker
+        # processes send SiteErrors back, so spell the fields out.
+        return (SiteError, (self.message, self.location, self.hint, self.severity))
+
     def sort_key(self) -> tuple[str, int, str]:
         loc = self.location or Location("")
         return (loc.path, loc.line or 0, self.message)

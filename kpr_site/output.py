@@ -11,7 +11,7 @@ import ctypes
 import os
 import shutil
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path, PurePosixPath
 
 from kpr_site.errors import Location, SiteError
@@ -69,23 +69,46 @@ class Staging:
         self.dir = out.parent / f".{out.name}.staging-{os.getpid()}"
         shutil.rmtree(self.dir, ignore_errors=True)
         self.dir.mkdir(parents=True)
-        self.written = 0
-        self.unchanged = 0
         self._made: set[Path] = {self.dir}
 
-    def write(self, path: PurePosixPath, data: bytes) -> None:
+    def _target(self, path: PurePosixPath) -> Path:
         target = self.dir.joinpath(*path.parts)
         if target.parent not in self._made:
             target.parent.mkdir(parents=True, exist_ok=True)
             self._made.add(target.parent)
+        return target
+
+    def reuse(self, path: PurePosixPath) -> None:
+        """Take a file over from the previous output unchanged (the caller knows it is)."""
+        os.link(self.out.joinpath(*path.parts), self._target(path))
+
+    def write(self, path: PurePosixPath, data: bytes) -> None:
+        target = self._target(path)
         previous = self.out.joinpath(*path.parts)
         if _same_bytes(previous, data):
             os.link(previous, target)
-            self.unchanged += 1
             return
         with target.open("wb") as handle:
             handle.write(data)
-        self.written += 1
+
+    def records(self, keys: dict[str, str]) -> dict[str, tuple[str, int, int, int]]:
+        """(key, size, mtime_ns, inode) of every staged file, for the build manifest."""
+        records = {}
+        for dirpath, _, filenames in os.walk(self.dir):
+            for name in filenames:
+                file = Path(dirpath, name)
+                rel = file.relative_to(self.dir).as_posix()
+                stat = file.stat()
+                records[rel] = (keys.get(rel, ""), stat.st_size, stat.st_mtime_ns, stat.st_ino)
+        return dict(sorted(records.items()))
+
+    def count_unchanged(self, records: dict[str, tuple[str, int, int, int]]) -> int:
+        """How many staged files are the previous output's files (same inode)."""
+        count = 0
+        for rel, record in records.items():
+            with suppress(OSError):
+                count += self.out.joinpath(rel).stat().st_ino == record[3]
+        return count
 
     def commit(self) -> None:
         """Put the new site in place; the old one is removed only afterwards."""

@@ -15,9 +15,11 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 import jinja2
+import jinja2.meta
 from markupsafe import Markup
 
 from kpr_site import german
+from kpr_site.cache import code_version, digest
 from kpr_site.errors import Location, SiteError
 from kpr_site.model import SiteConfig
 from kpr_site.pages import PageSpec
@@ -80,11 +82,45 @@ class Renderer:
             "live_reload": False,
             **extra_globals,
         })
+        self._template_keys: dict[str, str] = {}
+        self._globals_key = digest(code_version(), repr(config), repr(sorted(extra_globals.items())),
+                                   repr(sorted(assets.files.items())))
         self.env.filters.update({
             "date_de": german.date_long, "date_short": german.date_short,
             "isodate": lambda d: d.isoformat(), "euro": german.euro,
             "number_de": german.number, "slugify": german.slugify, "topic_url": topic_url,
         })
+
+    def load_templates(self, names: set[str]) -> None:
+        """Compile every template up front: syntax errors surface before anything is written,
+        and forked render workers inherit the compiled templates."""
+        for name in sorted(names):
+            try:
+                self.env.get_template(name)
+            except jinja2.TemplateError as exc:
+                raise self._translate(exc, PageSpec("/", name, "", "", {}, "")) from exc
+
+    def template_key(self, name: str) -> str:
+        """Hash of a template and every template it extends, includes or imports."""
+        if name not in self._template_keys:
+            source = self._source(name)
+            parsed = self.env.parse(source)
+            refs = list(jinja2.meta.find_referenced_templates(parsed))
+            if None in refs:  # a dynamic name: depend on every template
+                refs = sorted(self.env.list_templates())
+            parts = [source] + [self.template_key(r) for r in sorted(set(refs)) if r and r != name]
+            self._template_keys[name] = digest(*parts)
+        return self._template_keys[name]
+
+    def page_key(self, spec: PageSpec) -> str:
+        """Everything a page's bytes depend on: globals, template chain and context."""
+        return digest(self._globals_key, self.template_key(spec.template), repr(spec))
+
+    def _source(self, name: str) -> str:
+        try:
+            return (self.templates / name).read_text(encoding="utf-8")
+        except OSError:
+            return ""
 
     def render(self, spec: PageSpec) -> bytes:
         """Render one page; template problems become SiteErrors with template and line."""

@@ -1,0 +1,144 @@
+"""What the last successful build read and wrote, to skip work that cannot have changed.
+
+Two questions, both answered from one JSON file per output folder in the cache:
+
+* Is the whole output up to date? Every input file (content/, templates/, gallery/ and the
+  generator's own code) is compared by size and mtime, and by SHA-256 where those differ or
+  the file changed too close to the build to trust its mtime (as git's "racy" check does).
+  The settings of the build are part of the key. This check imports only the stdlib, so a
+  no-change rebuild is answered before jinja2, markdown or PIL are loaded.
+* Is one page up to date? Each output file is recorded with the key of everything it was
+  rendered from and the (size, mtime, inode) it had when written; if both still match, the
+  file is reused without rendering.
+
+A missing, damaged or foreign manifest is ignored: the build then simply does all the work.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+__all__ = ["Manifest", "OutputRecord", "fingerprint_inputs", "load_manifest", "manifest_path"]
+
+FORMAT = 1
+INPUT_DIRS = ("content", "templates", "gallery")
+# Linux file timestamps advance in jiffies (up to 10 ms); an input modified this close to
+# the start of the build may have been changed again without its mtime changing.
+RACY_NS = 50_000_000
+
+OutputRecord = tuple[str, int, int, int]
+"""(page key, size, mtime_ns, inode) of a file in the output folder."""
+InputRecord = tuple[int, int, str]
+"""(size, mtime_ns, sha256) of an input file."""
+
+
+@dataclass
+class Manifest:
+    settings: str = ""
+    started_ns: int = 0
+    """When the build that wrote this manifest fingerprinted its inputs."""
+    inputs: dict[str, InputRecord] = field(default_factory=dict)
+    outputs: dict[str, OutputRecord] = field(default_factory=dict)
+    damaged: bool = False
+
+    def output_unchanged(self, out: Path, rel: str, key: str) -> bool:
+        """True if `rel` was rendered from `key` and the file is still as we wrote it."""
+        record = self.outputs.get(rel)
+        if record is None or record[0] != key:
+            return False
+        try:
+            stat = (out / rel).stat()
+        except OSError:
+            return False
+        return (stat.st_size, stat.st_mtime_ns, stat.st_ino) == tuple(record[1:])
+
+    def up_to_date(self, source: Path, out: Path, settings: str) -> bool:
+        """The whole output matches the current inputs: nothing to do."""
+        if self.damaged or not self.outputs or settings != self.settings:
+            return False
+        current = fingerprint_inputs(source, self.inputs, self.started_ns)
+        if current != self.inputs:
+            return False
+        return all(self.output_unchanged(out, rel, rec[0]) for rel, rec in self.outputs.items())
+
+    def save(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        data = {"format": FORMAT, "settings": self.settings, "started_ns": self.started_ns,
+                "inputs": self.inputs,
+                "outputs": self.outputs}
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(data, handle, ensure_ascii=False, separators=(",", ":"))
+        os.replace(tmp, path)
+
+
+def manifest_path(cache_dir: Path, out: Path) -> Path:
+    name = hashlib.sha256(os.fsencode(out.resolve())).hexdigest()[:16]
+    return cache_dir / "builds" / f"{name}.json"
+
+
+def load_manifest(path: Path) -> Manifest:
+    try:
+        data: Any = json.loads(path.read_bytes())
+    except FileNotFoundError:
+        return Manifest()
+    except (OSError, ValueError):
+        return Manifest(damaged=True)
+    try:
+        if data["format"] != FORMAT:
+            return Manifest()
+        return Manifest(
+            str(data["settings"]), int(data["started_ns"]),
+            {str(k): (int(v[0]), int(v[1]), str(v[2])) for k, v in data["inputs"].items()},
+            {str(k): (str(v[0]), int(v[1]), int(v[2]), int(v[3]))
+             for k, v in data["outputs"].items()},
+        )
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError):
+        return Manifest(damaged=True)
+
+
+def fingerprint_inputs(
+    source: Path, known: dict[str, InputRecord] | None = None, known_ns: int = 0
+) -> dict[str, InputRecord]:
+    """(size, mtime, sha256) of every input.
+
+    A hash from `known` (recorded at `known_ns`) is reused when size and mtime are unchanged
+    and the mtime lies safely before the recording, so a same-tick edit cannot hide.
+    """
+    known = known or {}
+    limit = known_ns - RACY_NS
+    records: dict[str, InputRecord] = {}
+    for rel, file in _input_files(source):
+        stat = file.stat()
+        old = known.get(rel)
+        if old and old[:2] == (stat.st_size, stat.st_mtime_ns) and stat.st_mtime_ns < limit:
+            records[rel] = old  # mtime unchanged and not racy: the hash still holds
+        else:
+            records[rel] = (stat.st_size, stat.st_mtime_ns, _sha256(file))
+    return records
+
+
+def _input_files(source: Path) -> list[tuple[str, Path]]:
+    files = []
+    code = Path(__file__).parent
+    for base, prefix in [*((source / d, d) for d in INPUT_DIRS), (code, "<kpr_site>")]:
+        for dirpath, dirnames, filenames in os.walk(base):
+            dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")
+            rel_dir = os.path.relpath(dirpath, base)
+            for name in sorted(filenames):
+                rel = name if rel_dir == "." else f"{rel_dir}/{name}"
+                files.append((f"{prefix}/{rel}", Path(dirpath, name)))
+    return files
+
+
+def _sha256(file: Path) -> str:
+    try:
+        return hashlib.sha256(file.read_bytes()).hexdigest()
+    except OSError:
+        return ""
