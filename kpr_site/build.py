@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 
-from kpr_site import __version__
 from kpr_site.bodies import convert_sources, resolve_bodies
 from kpr_site.cache import JsonCache
 from kpr_site.errors import BuildFailed, Location, SiteError
@@ -22,25 +21,14 @@ from kpr_site.manifest import (
     manifest_path,
 )
 from kpr_site.model import Site
+from kpr_site.options import BuildOptions, settings_key
 from kpr_site.output import Staging, build_lock, check_output_dir
 from kpr_site.pages import PageSpec, page_globals, plan_pages
 from kpr_site.parallel import default_jobs, render_pages
 from kpr_site.render import Assets, Renderer, collect_assets
 from kpr_site.urls import FEED_URL, MEMBERS_URL, find_collisions, output_file
 
-__all__ = ["BuildOptions", "BuildReport", "build_settings", "build_site", "check_paths", "prepare"]
-
-
-@dataclass(frozen=True)
-class BuildOptions:
-    drafts: bool = False
-    base_url: str | None = None
-    """Overrides base_url of site.yaml (e.g. for a preview host)."""
-    jobs: int = 0
-    """Worker processes for Markdown; 0 means one per core."""
-    cache_dir: Path | None = None
-    """Where caches live; None means <source>/.cache."""
-    use_cache: bool = True
+__all__ = ["BuildOptions", "BuildReport", "build_site", "prepare"]
 
 
 @dataclass
@@ -55,21 +43,12 @@ class BuildReport:
     warnings: list[SiteError] = field(default_factory=list)
 
 
-def check_paths(source: Path, out: Path) -> None:
-    """Usage errors: the output must not be, contain or sit inside the sources."""
-    source, out = source.resolve(), out.resolve()
-    if out == source or source.is_relative_to(out):
-        raise ValueError(f"Der Ausgabeordner {out} enthält die Quellen; das ist nicht erlaubt.")
-    for folder in ("content", "templates", "gallery"):
-        if out.is_relative_to(source / folder):
-            raise ValueError(f"Der Ausgabeordner darf nicht in {folder}/ liegen.")
-
-
-def build_site(source: Path, out: Path, options: BuildOptions = BuildOptions()) -> BuildReport:
+def build_site(source: Path, out: Path, options: BuildOptions | None = None) -> BuildReport:
     """Build the site from `source` into `out`. Raises BuildFailed with every error found."""
+    options = options or BuildOptions()
     started = time.perf_counter()
     started_ns = time.time_ns()
-    cache_dir = options.cache_dir or source / ".cache"
+    cache_dir = options.cache_root(source)
     report = BuildReport()
     inputs = fingerprint_inputs(source)
     site, bodies, errors = prepare(source, options, report)
@@ -81,7 +60,10 @@ def build_site(source: Path, out: Path, options: BuildOptions = BuildOptions()) 
     errors = find_collisions(_claims(site, specs))
     if errors:
         raise BuildFailed(errors)
-    renderer = Renderer(source, site.config, assets, page_globals(site))
+    jinja_cache = cache_dir / "jinja" if options.use_cache else None
+    if jinja_cache:
+        jinja_cache.mkdir(parents=True, exist_ok=True)
+    renderer = Renderer(source, site.config, assets, page_globals(site), jinja_cache)
     renderer.load_templates({spec.template for spec in specs})
     manifest_file = manifest_path(cache_dir, out)
     old = load_manifest(manifest_file) if options.use_cache else Manifest()
@@ -93,17 +75,11 @@ def build_site(source: Path, out: Path, options: BuildOptions = BuildOptions()) 
         outputs = _write(out, old, specs, _extra_files(site, bodies, specs, assets), renderer,
                          options.jobs or default_jobs(), report)
         if options.use_cache:
-            Manifest(build_settings(source, out, options), started_ns, inputs, outputs).save(
+            Manifest(settings_key(source, out, options), started_ns, inputs, outputs).save(
                 manifest_file)
     report.pages = len(specs)
     report.seconds = time.perf_counter() - started
     return report
-
-
-def build_settings(source: Path, out: Path, options: BuildOptions) -> str:
-    """Everything besides the input files that decides the output."""
-    return repr((str(source.resolve()), str(out.resolve()), options.drafts, options.base_url,
-                 __version__))
 
 
 def prepare(
@@ -114,7 +90,7 @@ def prepare(
     site = loaded.site
     if site is not None and options.base_url:
         site = replace(site, config=replace(site.config, base_url=options.base_url))
-    cache_dir = (options.cache_dir or source / ".cache") / "markdown"
+    cache_dir = options.cache_root(source) / "markdown"
     cache = JsonCache(cache_dir if options.use_cache else None)
     converted, report.converted = convert_sources(
         loaded.sources.values(), cache, options.jobs or default_jobs())
@@ -161,29 +137,27 @@ def _write(
 ) -> dict[str, OutputRecord]:
     """Fill a staging folder, reusing pages whose inputs did not change; swap it in."""
     staging = Staging(out)
-    try:
-        keys: dict[str, str] = {}
-        todo: list[tuple[PageSpec, PurePosixPath]] = []
-        for spec in specs:
-            rel = output_file(spec.url)
-            keys[str(rel)] = key = renderer.page_key(spec)
-            if old.output_unchanged(out, str(rel), key):
-                staging.reuse(rel)
-            else:
-                todo.append((spec, rel))
-        errors = render_pages(staging, renderer, todo, jobs)
-        if errors:
-            raise BuildFailed(_unique(errors))
-        for rel, data in extra:
-            staging.write(rel, data)
-            keys.setdefault(str(rel), "")
-        outputs = staging.records(keys)
-        report.unchanged = staging.count_unchanged(outputs)
-        report.written = len(outputs) - report.unchanged
-        staging.commit()
-    except BaseException:
-        staging.abort()
-        raise
+    keys: dict[str, str] = {}
+    todo: list[tuple[PageSpec, PurePosixPath]] = []
+    for spec in specs:
+        rel = output_file(spec.url)
+        keys[str(rel)] = key = renderer.page_key(spec)
+        if old.output_unchanged(out, str(rel), key):
+            staging.reuse(rel)
+        else:
+            todo.append((spec, rel))
+    staging.paths.update(str(rel) for _, rel in todo)  # workers write them; we must know
+    errors = render_pages(staging, renderer, todo, jobs)
+    if errors:
+        raise BuildFailed(_unique(errors))
+    for rel, data in extra:
+        staging.write(rel, data)
+        keys.setdefault(str(rel), "")
+    staging.prune()
+    outputs = staging.records(keys)
+    report.unchanged = staging.count_unchanged(outputs)
+    report.written = len(outputs) - report.unchanged
+    staging.commit()
     report.files = len(outputs)
     report.rendered = len(todo)
     return outputs

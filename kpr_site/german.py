@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import unicodedata
 
@@ -14,6 +15,7 @@ _MONTHS = ("Januar", "Februar", "März", "April", "Mai", "Juni", "Juli", "August
            "Oktober", "November", "Dezember")
 
 
+@functools.lru_cache(maxsize=8192)  # topics are slugified once per page that lists them
 def slugify(text: str, separator: str = "-") -> str:
     """'Suchtprävention & Jugend' → 'suchtpraevention-jugend' (ASCII, lower case)."""
     text = unicodedata.normalize("NFC", text).translate(_TRANSLIT).lower()
