@@ -13,14 +13,15 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 
-WORDS = (
-    "Prävention Landkreis Rostock Sicherheit Projekt Förderung Jugend Polizei Verwaltung "
-    "Verbände Zusammenarbeit Kriminalität Vorbeugung Suchtprävention Verkehrssicherheit Schule "
-    "Gemeinde Beratung Ehrenamt Arbeitsgruppe Forum Analyse Konzept Maßnahme Bürgerinnen Bürger "
-    "Veranstaltung Seminar Netzwerk Koordination Unterstützung Antrag Richtlinie Ergebnis Ziel "
-    "und der die das mit für von im auf zu bei über wird werden haben sind ein eine einen "
-    "gemeinsam wichtig neue regionale vor Ort stärker besser schneller sicher"
-).split()
+_VOCABULARY = """
+Prävention Landkreis Rostock Sicherheit Projekt Förderung Jugend Polizei Verwaltung Verbände
+Zusammenarbeit Kriminalität Vorbeugung Suchtprävention Verkehrssicherheit Schule Gemeinde
+Beratung Ehrenamt Arbeitsgruppe Forum Analyse Konzept Maßnahme Bürgerinnen Bürger Veranstaltung
+Seminar Netzwerk Koordination Unterstützung Antrag Richtlinie Ergebnis Ziel und der die das mit
+für von im auf zu bei über wird werden haben sind ein eine einen gemeinsam wichtig neue
+regionale vor Ort stärker besser schneller sicher
+"""
+WORDS = _VOCABULARY.split()
 TOPICS = ("Verkehrssicherheit", "Suchtprävention", "Kriminalitätsschutz", "Jugend", "Senioren",
           "Häusliche Gewalt", "Ehrenamt", "Förderung")
 
