@@ -63,7 +63,8 @@ class Manifest:
         if self.damaged or not self.outputs or settings != self.settings:
             return False
         current = fingerprint_inputs(source, self.inputs, self.started_ns)
-        if current != self.inputs:
+        # Compare contents, not times: a touched or re-checked-out file is still the same.
+        if {k: v[2] for k, v in current.items()} != {k: v[2] for k, v in self.inputs.items()}:
             return False
         return all(self.output_unchanged(out, rel, rec[0]) for rel, rec in self.outputs.items())
 

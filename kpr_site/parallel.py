@@ -8,8 +8,10 @@ under `kpr-site serve`) the work runs in this process.
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
 import os
+import signal
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -44,6 +46,18 @@ def _can_fork() -> bool:
 _work: Callable[[int, int], Any] | None = None
 
 
+def _die_with_parent() -> None:
+    """Workers inherit the build lock; if the build is killed they must not live on and
+    keep writing into the staging folder (Linux: PR_SET_PDEATHSIG)."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() == 1:  # the parent died before prctl took effect
+        os._exit(1)
+
+
 def _run_range(bounds: tuple[int, int]) -> Any:
     assert _work is not None
     return _work(*bounds)
@@ -58,7 +72,8 @@ def map_ranges(work: Callable[[int, int], T], count: int, jobs: int) -> list[T]:
     chunks = [(i, min(i + size, count)) for i in range(0, count, size)]
     _work = work
     try:
-        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork")) as pool:
+        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork"),
+                                 initializer=_die_with_parent) as pool:
             return list(pool.map(_run_range, chunks))
     finally:
         _work = None
