@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from kpr_site.cache import JsonCache, digest
+from kpr_site.cache import JsonCache, code_version, digest
 from kpr_site.errors import SiteError
 from kpr_site.links import LinkResolver
 from kpr_site.load import Source
@@ -14,7 +14,8 @@ from kpr_site.parallel import map_ranges
 __all__ = ["convert_sources", "resolve_bodies"]
 
 def _key(source: Source) -> str:
-    return digest(CONVERTER_VERSION, source.path, source.body)
+    # The code's own hash makes the cache correct by construction across upgrades.
+    return digest(code_version(), CONVERTER_VERSION, source.path, source.body)
 
 
 def convert_sources(
@@ -53,7 +54,7 @@ def resolve_bodies(
     errors: list[SiteError] = []
     for path, source in sources.items():
         html, found = resolve_links(converted[path], path, source.body, source.body_line,
-                                    resolver.resolve, resolver.base_path)
+                                    resolver.resolve, resolver.base_path, resolver.picture)
         bodies[path] = html
         errors.extend(found)
     return bodies, errors
