@@ -10,9 +10,13 @@ from __future__ import annotations
 
 import posixpath
 import re
+import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
+from html import escape, unescape
 from html.parser import HTMLParser
 from typing import Any
+from urllib.parse import unquote
 from xml.etree.ElementTree import Element
 
 import markdown
@@ -25,11 +29,14 @@ from kpr_site.german import slugify
 __all__ = ["CONVERTER_VERSION", "Converted", "Link", "convert", "line_of", "resolve_links"]
 
 # Bump when the converter's output changes, so cached conversions are not reused.
-CONVERTER_VERSION = f"1/{markdown.__version__}"
+CONVERTER_VERSION = f"6/{markdown.__version__}"
 
 _SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
 _SAFE_SCHEMES = {"http", "https", "mailto", "tel"}
-_PLACEHOLDER = re.compile(r"kpr-ref-(\d+)")
+# Only as the href/src of a tag: "kpr-ref-1" in prose or a code span stays text.
+_PLACEHOLDER = re.compile(r'(<(?:a|img)\b[^<>]*?\s(?:href|src)=")kpr-ref-(\d+)"')
+_IMG_TAG = re.compile(r'<img\b[^>]*?\ssrc="kpr-ref-(\d+)"[^>]*>')
+_ALT_ATTR = re.compile(r'\salt="([^"]*)"')
 
 
 @dataclass(frozen=True)
@@ -77,7 +84,9 @@ class _LinkCollector(Treeprocessor):
         self.problems: list[tuple[str, str, str]] = []
 
     def run(self, root: Element) -> None:
+        _wrap_tables(root)
         for element in root.iter():
+            _align_by_class(element)
             attribute = {"a": "href", "img": "src"}.get(element.tag)
             value = element.get(attribute) if attribute else None
             if attribute and value:
@@ -87,7 +96,10 @@ class _LinkCollector(Treeprocessor):
         if ref.startswith("//"):
             return ref
         if _SCHEME.match(ref):
-            if ref.split(":", 1)[0].lower() not in _SAFE_SCHEMES:
+            scheme = ref.split(":", 1)[0].lower()
+            # _HtmlAudit reports script URLs and data: images; one message per problem.
+            audited = scheme in ("javascript", "vbscript") or (scheme == "data" and tag == "img")
+            if scheme not in _SAFE_SCHEMES and not audited:
                 self.problems.append((
                     f"Der Link „{ref[:60]}“ verwendet ein nicht erlaubtes Schema.",
                     "Erlaubt sind https://, http://, mailto: und tel:.", ref))
@@ -97,12 +109,37 @@ class _LinkCollector(Treeprocessor):
             return self._remember(Link("anchor", "", fragment, ref, tag))
         if path.startswith("/"):
             return self._remember(Link("site", path, fragment, ref, tag))
+        # Editors' tools write "f%C3%B6rderung.md" or decomposed umlauts; file names are NFC.
+        path = unicodedata.normalize("NFC", unquote(path))
         target = posixpath.normpath(posixpath.join(self.source_dir, path))
         return self._remember(Link("file", target, fragment, ref, tag))
 
     def _remember(self, link: Link) -> str:
         self.links.append(link)
         return f"kpr-ref-{len(self.links) - 1}"
+
+
+def _wrap_tables(root: Element) -> None:
+    """Put each table in a focusable, labelled scroll region: a wide table then scrolls by
+    keyboard too (axe: scrollable-region-focusable) instead of widening the page."""
+    for parent in list(root.iter()):
+        for index, child in enumerate(list(parent)):
+            if child.tag == "table":
+                wrapper = Element("div", {"class": "table-scroll", "role": "region",
+                                          "tabindex": "0", "aria-label": "Tabelle"})
+                wrapper.tail, child.tail = child.tail, None
+                parent.remove(child)
+                wrapper.append(child)
+                parent.insert(index, wrapper)
+
+
+def _align_by_class(element: Element) -> None:
+    """Table alignment as a class (align-left/center/right) instead of an inline style, so
+    the site works under a Content-Security-Policy without 'unsafe-inline'."""
+    style = element.get("style", "")
+    if element.tag in ("th", "td") and style.startswith("text-align:"):
+        del element.attrib["style"]
+        element.set("class", "align-" + style.split(":", 1)[1].strip(" ;"))
 
 
 class _SiteExtension(Extension):
@@ -130,13 +167,16 @@ class _HtmlAudit(HTMLParser):
                 f"Das HTML-Element <{tag}> ist im Inhalt nicht erlaubt.",
                 "Eingebettete Skripte, Frames und fremde Inhalte gefährden Sicherheit und "
                 "Datenschutz. Verlinken Sie externe Inhalte stattdessen.", f"<{tag}"))
+            return  # one message per element, not one more for its src=
         for name, value in attrs:
             self._check_attribute(tag, name, value or "")
 
     def _check_attribute(self, tag: str, name: str, value: str) -> None:
         if name == "id":
             self.ids.append(value)
-        lowered = value.strip().lower()
+        # Browsers drop tabs, newlines and leading control characters in URLs, so
+        # "java&#9;script:" runs as script: compare without them.
+        lowered = re.sub(r"[\x00-\x20]", "", value).lower()
         if name.startswith("on"):
             self.problems.append((
                 f"Das HTML-Attribut „{name}“ (Skript) ist im Inhalt nicht erlaubt.",
@@ -146,7 +186,8 @@ class _HtmlAudit(HTMLParser):
                 "Ein „javascript:“-Link ist im Inhalt nicht erlaubt.",
                 "Entfernen Sie den Link oder verwenden Sie eine normale Webadresse.",
                 value.split(":", 1)[0] + ":"))
-        elif name in _LOADING_ATTRS and (lowered.startswith(("http:", "https:", "//", "data:"))):
+        elif _loads(tag, name) and any(url.startswith(("http:", "https:", "//", "data:"))
+                                       for url in _candidates(name, value)):
             self.problems.append((
                 f"<{tag}> lädt Inhalte von einem anderen Server ({value[:60]}).",
                 "Die Website darf keine fremden Server kontaktieren (Datenschutz). Legen Sie "
@@ -157,6 +198,31 @@ class _HtmlAudit(HTMLParser):
                 "Entfernen Sie das style-Attribut.", "url("))
 
 
+def _loads(tag: str, name: str) -> bool:
+    """Whether the attribute makes the browser fetch its URL (SVG <image href>, <use href>)."""
+    return name in _LOADING_ATTRS or (name in ("href", "xlink:href") and tag not in ("a", "area"))
+
+
+def _candidates(name: str, value: str) -> list[str]:
+    """The URLs of an attribute, lower-cased: srcset lists several ("a.jpg 1x, b.jpg 2x")."""
+    urls = [part.split()[0] for part in value.split(",") if part.split()] if name == "srcset" else [value]
+    return [re.sub(r"[\x00-\x20]", "", url).lower() for url in urls]
+
+
+# Ids of the page frame around every body (templates/base.html: the skip link's target
+# <main id="inhalt">); a heading "Inhalt" must not take them, or the skip link and the page's
+# validity break.
+_FRAME_IDS = frozenset({"inhalt", "footer-kontakt", "projekte-themen"})
+_FRAME_PREFIXES = ("start-", "presse-", "thema-", "sektor-", "status-")
+
+
+def _heading_id(text: str, separator: str) -> str:
+    """German-safe heading anchor ("Übersicht & Ziele" → "uebersicht-ziele")."""
+    slug = slugify(text, separator)
+    taken = slug in _FRAME_IDS or slug.startswith(_FRAME_PREFIXES)
+    return f"{slug}{separator}abschnitt" if taken else slug
+
+
 class _Converter:
     """One Markdown instance per process, reset between documents (≈3x faster than new ones)."""
 
@@ -165,7 +231,7 @@ class _Converter:
             extensions=["abbr", "attr_list", "def_list", "fenced_code", "footnotes", "tables",
                         "toc", "smarty", "sane_lists", _SiteExtension()],
             extension_configs={
-                "toc": {"slugify": slugify, "toc_depth": "2-6"},
+                "toc": {"slugify": _heading_id, "toc_depth": "2-6"},
                 "smarty": {"substitutions": {"left-double-quote": "&bdquo;",
                                              "right-double-quote": "&ldquo;"}},
                 "footnotes": {"BACKLINK_TITLE": "Zurück zur Fußnotenmarke %d im Text",
@@ -198,31 +264,67 @@ def convert(text: str, source_path: str) -> Converted:
     return _converter.convert(text, source_path)
 
 
-def line_of(needle: str, body: str, body_line: int) -> int:
-    """The file line where `needle` first occurs in the body (else the body's first line)."""
-    index = body.find(needle)
+def line_of(needle: str, body: str, body_line: int, start: int = 0) -> int:
+    """The file line where `needle` first occurs in the body from index `start` (else the
+    body's first line)."""
+    return body_line + body.count("\n", 0, _find(needle, body, start))
+
+
+def _find(needle: str, body: str, start: int = 0) -> int:
+    """Index of `needle` in `body` from `start`, ignoring case if need be; 0 if absent."""
+    index = body.find(needle, start)
     if index < 0:
-        index = body.lower().find(needle.lower())
-    return body_line + body.count("\n", 0, index) if index >= 0 else body_line
+        index = body.lower().find(needle.lower(), start)
+    if index < 0 and start:
+        return _find(needle, body)
+    return max(index, 0)
+
+
+PictureFor = Callable[[Link, str], str | None]
+"""(image link, alt text) → the `<picture>` HTML for a processed photo, or None."""
 
 
 def resolve_links(
     converted: Converted, path: str, body: str, body_line: int,
-    url_for: Any, base_path: str,
+    url_for: Any, base_path: str, picture_for: PictureFor | None = None,
 ) -> tuple[str, list[SiteError]]:
-    """Fill in the placeholders: `url_for(link)` returns the href or raises SiteError."""
+    """Fill in the placeholders: `url_for(link)` returns the href or raises SiteError.
+
+    With `picture_for`, an `<img>` of a processed photo is replaced as a whole by its
+    responsive `<picture>`."""
     errors: list[SiteError] = []
+    searched: dict[str, int] = {}  # a reference written twice is found at its second place too
+
+    def locate(needle: str) -> Location:
+        index = _find(needle, body, searched.get(needle, 0))
+        searched[needle] = index + 1
+        return Location(path, body_line + body.count("\n", 0, index))
 
     def substitute(match: re.Match[str]) -> str:
-        link = converted.links[int(match.group(1))]
+        index = int(match.group(2))
+        if index >= len(converted.links):  # written by hand in raw HTML, not ours
+            return match.group(0)
+        link = converted.links[index]
         try:
-            return str(url_for(link))
+            # Escaped: a fragment like `#x" onclick="…` must stay inside the attribute.
+            href = escape(str(url_for(link)))
         except SiteError as exc:
-            where = Location(path, line_of(link.raw, body, body_line))
+            where = locate(link.raw)
             errors.append(SiteError(exc.message, where, exc.hint, exc.severity))
-            return "#"
+            href = "#"
+        return f'{match.group(1)}{href}"'
 
-    html = _PLACEHOLDER.sub(substitute, converted.html)
+    html = converted.html
+    if picture_for is not None:
+        html = _IMG_TAG.sub(lambda match: _as_picture(match, converted, picture_for), html)
+    html = _PLACEHOLDER.sub(substitute, html)
     for message, hint, needle in converted.problems:
-        errors.append(SiteError(message, Location(path, line_of(needle, body, body_line)), hint))
+        errors.append(SiteError(message, locate(needle), hint))
     return html, errors
+
+
+def _as_picture(match: re.Match[str], converted: Converted, picture_for: PictureFor) -> str:
+    alt = _ALT_ATTR.search(match.group(0))
+    link = converted.links[int(match.group(1))]
+    picture = picture_for(link, unescape(alt.group(1)) if alt else "")
+    return match.group(0) if picture is None else picture

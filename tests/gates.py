@@ -31,6 +31,7 @@ __all__ = [
     "AXE_JS",
     "AXE_TAGS",
     "CHROMIUM",
+    "CONTENT_SECURITY_POLICY",
     "REPO_ROOT",
     "VIEWPORTS",
     "VNU_JAR",
@@ -51,9 +52,12 @@ AXE_JS = REPO_ROOT / "node_modules" / "axe-core" / "axe.min.js"
 VNU_JAR = REPO_ROOT / "node_modules" / "vnu-jar" / "build" / "dist" / "vnu.jar"
 
 AXE_TAGS = ("wcag2a", "wcag2aa", "wcag21a", "wcag21aa")
-VIEWPORTS = {
-    "Telefon 375×812": {"width": 375, "height": 812},
-    "Desktop 1280×900": {"width": 1280, "height": 900},
+# Browser contexts every page is checked in. The dark colour scheme has its own colours in
+# site.css, so its contrast is checked too (at phone width: the colours do not depend on it).
+VIEWPORTS: dict[str, dict[str, Any]] = {
+    "Telefon 375×812": {"viewport": {"width": 375, "height": 812}, "color_scheme": "light"},
+    "Desktop 1280×900": {"viewport": {"width": 1280, "height": 900}, "color_scheme": "light"},
+    "Telefon 375×812 dunkel": {"viewport": {"width": 375, "height": 812}, "color_scheme": "dark"},
 }
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -63,6 +67,13 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
+# Sent with every page: the site must work without inline styles or scripts and without other
+# hosts, so that the production server can use the same strict policy. The one script is the
+# gallery's lightbox.js, a same-origin file (script-src 'self'), never inline.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
 # Pages checked at the same time per viewport; 4 keeps a 100-page site near 20 s.
 PARALLEL_PAGES = 4
 
@@ -108,7 +119,8 @@ def base_path_of(out: Path) -> str:
 
     The home page's canonical link is abs_url("/"), i.e. the configured base_url.
     """
-    html = (out / "index.html").read_text(encoding="utf-8")
+    home = out / "index.html"
+    html = home.read_text(encoding="utf-8") if home.is_file() else ""
     match = re.search(r'<link rel="canonical" href="([^"]+)"', html)
     path = urlsplit(match.group(1)).path if match else "/"
     return path if path.endswith("/") else path + "/"
@@ -124,6 +136,10 @@ class _SiteHandler(SimpleHTTPRequestHandler):
         if not plain.startswith(self.base_path):
             return str(Path(self.directory) / ".kein-pfad")  # a path that does not exist
         return super().translate_path("/" + plain[len(self.base_path) :])
+
+    def end_headers(self) -> None:
+        self.send_header("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        super().end_headers()
 
     def log_message(self, format: str, *args: Any) -> None:
         """Requests are recorded by the browser test; no log lines on stderr."""
@@ -180,8 +196,20 @@ class SweepResult:
     violations: list[str] = field(default_factory=list)
     requests: list[str] = field(default_factory=list)
     failed_requests: list[str] = field(default_factory=list)
+    csp_violations: list[str] = field(default_factory=list)
+    structure: list[str] = field(default_factory=list)
+    """What axe leaves to best-practice rules: h1 count, skipped levels, skip link, reflow."""
     cookies: list[dict[str, Any]] = field(default_factory=list)
 
+
+# Runs before any page script, outside the page's CSP: collects what the policy blocked.
+_CSP_LISTENER = """
+window.__kprCspViolations = [];
+document.addEventListener('securitypolicyviolation', (e) => {
+  window.__kprCspViolations.push(
+    `${e.effectiveDirective} blockiert ${e.blockedURI || 'inline'} (Zeile ${e.lineNumber})`);
+});
+"""
 
 _AXE_RUN = """
 async (tags) => {
@@ -199,6 +227,37 @@ async (tags) => {
 """
 
 
+_STRUCTURE = """
+() => {
+  const problems = [];
+  const h1 = document.querySelectorAll('h1').length;
+  if (h1 !== 1) problems.push(`${h1} h1-Überschriften statt genau einer`);
+  let last = 0;
+  for (const h of document.querySelectorAll('h1, h2, h3, h4, h5, h6')) {
+    const level = Number(h.tagName[1]);
+    if (last && level > last + 1) {
+      const text = h.textContent.trim().slice(0, 60);
+      problems.push(`Überschrift springt von h${last} auf h${level}: „${text}“`);
+    }
+    last = level;
+  }
+  const first = document.querySelector(
+    'a[href], button, input, select, textarea, [tabindex]:not([tabindex="-1"])');
+  if (!first || first.getAttribute('href') !== '#inhalt') {
+    problems.push('Das erste fokussierbare Element ist nicht der Sprunglink auf #inhalt');
+  }
+  const main = document.getElementById('inhalt');
+  if (!main || main.tagName !== 'MAIN') problems.push('<main id="inhalt"> fehlt');
+  const root = document.documentElement;
+  if (root.scrollWidth > root.clientWidth) {
+    problems.push(`breiter als das Fenster (${root.scrollWidth} > ${root.clientWidth} px), `
+      + 'man muss waagerecht scrollen (WCAG 1.4.10)');
+  }
+  return problems;
+}
+"""
+
+
 def sweep(root_url: str, paths: list[str]) -> SweepResult:
     """Visit every page at every viewport, run axe, record requests and cookies."""
     return asyncio.run(_sweep(root_url, paths))
@@ -211,8 +270,9 @@ async def _sweep(root_url: str, paths: list[str]) -> SweepResult:
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
-            for name, viewport in VIEWPORTS.items():
-                context = await browser.new_context(viewport=viewport, service_workers="block")
+            for name, settings in VIEWPORTS.items():
+                context = await browser.new_context(**settings, service_workers="block")
+                await context.add_init_script(_CSP_LISTENER)
                 _record_traffic(context, result)
                 queue: asyncio.Queue[str] = asyncio.Queue()
                 for path in paths:
@@ -233,11 +293,14 @@ def _record_traffic(context: Any, result: SweepResult) -> None:
         if response.status >= 400:
             result.failed_requests.append(f"{response.url}: HTTP {response.status}")
 
+    def on_failure(request: Any) -> None:
+        # ERR_ABORTED: the next page.goto cancelled a late request (e.g. the favicon). A file
+        # that is really missing shows up as an HTTP 404 response above.
+        if request.failure != "net::ERR_ABORTED":
+            result.failed_requests.append(f"{request.url}: {request.failure}")
+
     context.on("request", lambda request: result.requests.append(request.url))
-    context.on(
-        "requestfailed",
-        lambda request: result.failed_requests.append(f"{request.url}: {request.failure}"),
-    )
+    context.on("requestfailed", on_failure)
     context.on("response", on_response)
 
 
@@ -245,14 +308,20 @@ async def _check_pages(
     context: Any, root_url: str, queue: asyncio.Queue[str], viewport: str, result: SweepResult
 ) -> None:
     page = await context.new_page()
+    axe_source = AXE_JS.read_text(encoding="utf-8")
     try:
         while not queue.empty():
             path = queue.get_nowait()
             await page.goto(root_url + path, wait_until="load")
-            await page.add_script_tag(path=str(AXE_JS))
+            # evaluate, not add_script_tag: an injected <script> would be blocked by the CSP.
+            await page.evaluate(axe_source)
             found = await page.evaluate(_AXE_RUN, list(AXE_TAGS))
+            blocked = await page.evaluate("window.__kprCspViolations")
+            outline = await page.evaluate(_STRUCTURE)
             result.pages += 1
             result.violations.extend(_describe(v, "/" + path, viewport) for v in found)
+            result.csp_violations.extend(f"/{path}: {text}" for text in blocked)
+            result.structure.extend(f"/{path}: {text}" for text in outline)
     finally:
         await page.close()
 
@@ -268,7 +337,11 @@ def _describe(violation: dict[str, Any], path: str, viewport: str) -> str:
 
 
 def run_vnu(out: Path) -> list[str]:
-    """Check every HTML file under `out` with one JVM; returns the errors as readable lines."""
+    """Check every HTML, CSS and SVG file under `out` with one JVM; errors as readable lines.
+
+    --skip-non-html keeps the Atom feed and sitemap (XML) out; the two --also-check flags
+    bring the stylesheet and the logo back in.
+    """
     command = [
         "java",
         "-jar",
@@ -278,6 +351,8 @@ def run_vnu(out: Path) -> list[str]:
         "json",
         "--stdout",
         "--skip-non-html",
+        "--also-check-css",
+        "--also-check-svg",
         str(out),
     ]
     done = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)

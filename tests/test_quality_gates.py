@@ -1,7 +1,7 @@
-"""Quality gates for the shipped site: WCAG 2.1 AA (axe-core), valid HTML (vnu), privacy.
+"""Quality gates for the shipped site: WCAG 2.1 AA (axe-core), valid HTML/CSS (vnu), privacy.
 
 The repository's own site is built once per session and served on 127.0.0.1; every HTML
-page is then checked in the system Chromium at a phone and a desktop width. Missing tools
+page is then checked in the system Chromium at a phone and a desktop width (and dark). Missing tools
 skip these tests with a note on what to install — unless KPR_REQUIRE_GATES=1 (CI), where
 they fail. Set KPR_GATES_SITE=<dir> to check an already built site instead of building.
 """
@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from gates import (
+    CONTENT_SECURITY_POLICY,
     REPO_ROOT,
     VIEWPORTS,
     SweepResult,
@@ -29,6 +30,18 @@ from gates import (
 
 
 @pytest.fixture(scope="session")
+def browser_tools() -> None:
+    """Chromium, Playwright and axe-core; checked before anything is built."""
+    require_browser_tools()
+
+
+@pytest.fixture(scope="session")
+def validator_tools() -> None:
+    """Java and vnu.jar; checked before anything is built."""
+    require_validator_tools()
+
+
+@pytest.fixture(scope="session")
 def built_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The repository's site (content/, templates/, gallery/), built once."""
     prebuilt = os.environ.get("KPR_GATES_SITE")
@@ -36,8 +49,10 @@ def built_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
         return Path(prebuilt)
     from kpr_site.cli import main
 
-    out = tmp_path_factory.mktemp("gates") / "site"
-    code = main(["build", "--source", str(REPO_ROOT), "--out", str(out)])
+    work = tmp_path_factory.mktemp("gates")
+    out = work / "site"
+    # A private cache dir keeps the test from writing into the repository's .cache/.
+    code = main(["build", "--source", str(REPO_ROOT), "--out", str(out), "--cache-dir", str(work / "cache")])
     assert code == 0, f"kpr-site build endete mit Exit {code}"
     return out
 
@@ -50,9 +65,8 @@ def site_url(built_site: Path) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def browser_run(built_site: Path, site_url: str) -> SweepResult:
+def browser_run(browser_tools: None, built_site: Path, site_url: str) -> SweepResult:
     """One Chromium run over every page at every viewport, shared by the browser gates."""
-    require_browser_tools()
     paths = html_paths(built_site)
     assert "" in paths, "Die gebaute Website hat keine Startseite (index.html)"
     return sweep(site_url, paths)
@@ -65,12 +79,23 @@ def _report(title: str, findings: list[str], limit: int = 60) -> str:
 
 
 @pytest.mark.browser
-def test_every_page_passes_axe_at_phone_and_desktop_width(built_site: Path, browser_run: SweepResult) -> None:
+def test_every_page_passes_axe_at_phone_and_desktop_width_and_in_dark_mode(
+    built_site: Path, browser_run: SweepResult
+) -> None:
     assert browser_run.pages == len(html_paths(built_site)) * len(VIEWPORTS)
     if browser_run.violations:
         pytest.fail(
             _report("axe-core (WCAG 2.1 A/AA) meldet Verstöße", browser_run.violations), pytrace=False
         )
+
+
+@pytest.mark.browser
+def test_every_page_has_one_h1_no_skipped_heading_a_skip_link_and_no_sideways_scrolling(
+    browser_run: SweepResult,
+) -> None:
+    problems = sorted(set(browser_run.structure))
+    if problems:
+        pytest.fail(_report("Probleme in der Seitenstruktur", problems), pytrace=False)
 
 
 @pytest.mark.browser
@@ -96,13 +121,20 @@ def test_every_requested_file_exists(browser_run: SweepResult) -> None:
 
 
 @pytest.mark.browser
+def test_pages_need_no_inline_styles_or_scripts(browser_run: SweepResult) -> None:
+    """The test server sends a strict Content-Security-Policy; nothing may be blocked."""
+    blocked = sorted(set(browser_run.csp_violations))
+    if blocked:
+        pytest.fail(_report(f"Von der CSP blockiert ({CONTENT_SECURITY_POLICY})", blocked), pytrace=False)
+
+
+@pytest.mark.browser
 def test_pages_set_no_cookies(browser_run: SweepResult) -> None:
     assert browser_run.cookies == [], f"Cookies gesetzt: {browser_run.cookies}"
 
 
 @pytest.mark.validator
-def test_every_page_is_valid_html(built_site: Path) -> None:
-    require_validator_tools()
+def test_every_page_stylesheet_and_svg_is_valid(validator_tools: None, built_site: Path) -> None:
     assert html_paths(built_site), "Die gebaute Website enthält keine HTML-Seiten"
     errors = run_vnu(built_site)
     if errors:
