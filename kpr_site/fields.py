@@ -122,7 +122,8 @@ def validate(
         if field.required and key not in raw:
             errors.append(SiteError(
                 f"Die Angabe „{key}“ fehlt.", Location(path, data.line(*prefix)),
-                f"Ergänzen Sie eine Zeile „{key}: …“ in den Kopfdaten."))
+                f"Ergänzen Sie eine Zeile „{key}: …“"
+                + (" in den Kopfdaten." if path.endswith(".md") else ".")))
     return values, errors
 
 

@@ -57,7 +57,7 @@ class Document:
 
 def decode_text(data: bytes, path: str) -> str:
     """Bytes of a text file → str, or a SiteError naming the line of the first bad byte."""
-    if not data.strip():
+    if not data.removeprefix(b"\xef\xbb\xbf").strip():  # a byte order mark alone is empty too
         raise SiteError(
             "Die Datei ist leer.",
             Location(path, 1),
@@ -85,7 +85,7 @@ def parse_yaml(text: str, path: str, first_line: int = 1) -> YamlData:
             _collect_lines(node, (), lines, path, first_line)
         value = loader.construct_document(node) if node is not None else None
     except yaml.MarkedYAMLError as exc:
-        raise _yaml_error(exc, path, first_line) from exc
+        raise _yaml_error(exc, path, first_line, text) from exc
     except yaml.YAMLError as exc:
         raise SiteError(f"Ungültiges YAML: {exc}", Location(path, first_line)) from exc
     finally:
@@ -116,8 +116,12 @@ def _collect_lines(
             _collect_lines(item, (*key, index), lines, path, first)
 
 
-def _yaml_error(exc: yaml.MarkedYAMLError, path: str, first_line: int) -> SiteError:
+def _yaml_error(exc: yaml.MarkedYAMLError, path: str, first_line: int, text: str) -> SiteError:
     mark = exc.problem_mark or exc.context_mark
+    if exc.context_mark and mark and mark.index >= len(text.rstrip()):
+        # An unclosed quote or bracket is only noticed at the end of the block (libyaml even
+        # puts that past the last line); the line where it was opened is the one to fix.
+        mark = exc.context_mark
     line = mark.line + first_line if mark else first_line
     return SiteError(
         f"Die YAML-Angaben sind fehlerhaft: {_explain(exc.problem or '')}.",
@@ -137,6 +141,8 @@ _PROBLEMS = (
     ("expected <block end>", "die Einrückung passt nicht"),
     ("did not find expected '-' indicator", "ein Listeneintrag ist falsch eingerückt"),
     ("found undefined alias", "ein „*“ am Wertanfang wird als Verweis gelesen"),
+    ("',' or ']'", "eine eckige Klammer „[“ wird nicht geschlossen"),
+    ("',' or '}'", "eine geschweifte Klammer „{“ wird nicht geschlossen"),
 )
 
 

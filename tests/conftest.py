@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
+import re
 import shutil
 import textwrap
 from collections.abc import Callable
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -79,3 +82,98 @@ def press(date: str = "2017-02-10", title: str = "Neustart", body: str = "Text."
     """Front matter + body of a press release."""
     lines = [f"title: {title}", f"date: {date}", *(f"{k}: {v}" for k, v in extra.items())]
     return "---\n" + "\n".join(lines) + "\n---\n" + body + "\n"
+
+
+# --- Helpers for reading built sites (tests/test_content.py, test_output.py, test_site_crawl.py …)
+
+_VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
+         "track", "wbr"}
+
+
+class HtmlFacts(HTMLParser):
+    """The facts of one HTML page a test asserts on: start tags with attributes, the text of
+    each element (whitespace collapsed) and the ids. Parsed with the standard library."""
+
+    def __init__(self, html: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags: list[tuple[str, dict[str, str]]] = []
+        self.texts: list[tuple[str, dict[str, str], list[str]]] = []
+        self._open: list[tuple[str, dict[str, str], list[str]]] = []
+        self.feed(html)
+        self.close()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = {name: value or "" for name, value in attrs}
+        self.tags.append((tag, values))
+        if tag not in _VOID:
+            element: tuple[str, dict[str, str], list[str]] = (tag, values, [])
+            self._open.append(element)
+            self.texts.append(element)
+
+    def handle_endtag(self, tag: str) -> None:
+        for index in range(len(self._open) - 1, -1, -1):
+            if self._open[index][0] == tag:
+                del self._open[index:]
+                return
+
+    def handle_data(self, data: str) -> None:
+        for _, _, parts in self._open:
+            parts.append(data)
+
+    def text(self, tag: str, **attrs: str) -> list[str]:
+        """Text of every `tag` element whose attributes include `attrs` (class_ for class).
+
+        Runs of ASCII white space become one space; no-break spaces are kept."""
+        wanted = {key.rstrip("_"): value for key, value in attrs.items()}
+        return [re.sub(r"[ \t\r\n\f]+", " ", "".join(parts)).strip()
+                for name, values, parts in self.texts
+                if name == tag and all(values.get(k) == v for k, v in wanted.items())]
+
+    def attrs(self, tag: str) -> list[dict[str, str]]:
+        return [values for name, values in self.tags if name == tag]
+
+    @property
+    def ids(self) -> list[str]:
+        return [values["id"] for _, values in self.tags if "id" in values]
+
+    def hrefs(self) -> list[str]:
+        return [a["href"] for a in self.attrs("a") if "href" in a]
+
+    def links(self) -> list[tuple[str, str]]:
+        """(text, href) of every link, in document order."""
+        return [(re.sub(r"\s+", " ", "".join(parts)).strip(), values["href"])
+                for name, values, parts in self.texts if name == "a" and "href" in values]
+
+    def meta(self, key: str) -> str | None:
+        """content of <meta name=key> or <meta property=key>."""
+        for values in self.attrs("meta"):
+            if key in (values.get("name"), values.get("property")):
+                return values.get("content")
+        return None
+
+
+def output_path(out: Path, url: str) -> Path:
+    """The file in the output folder that serves site path `url` ('/presse/' → presse/index.html)."""
+    relative = url.lstrip("/")
+    return out / relative / "index.html" if not relative or url.endswith("/") else out / relative
+
+
+def read_page(out: Path, url: str) -> HtmlFacts:
+    return HtmlFacts(output_path(out, url).read_text(encoding="utf-8"))
+
+
+def tree_digest(folder: Path) -> dict[str, str]:
+    """Every file below `folder` (hidden ones too) → SHA-256 of its bytes. Equal digests mean the
+    tree is byte for byte the same."""
+    return {path.relative_to(folder).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest()
+            for path in sorted(folder.rglob("*")) if path.is_file()}
+
+
+def releases_linked(page: HtmlFacts) -> list[str]:
+    """The press releases (/presse/YYYY/slug/) a page links to, in order, each once."""
+    return list(dict.fromkeys(h for h in page.hrefs() if re.fullmatch(r"/presse/\d{4}/[^/]+/", h)))
+
+
+def projects_linked(page: HtmlFacts) -> list[str]:
+    """The projects (/projekte/slug/) a page links to, in order, each once."""
+    return list(dict.fromkeys(h for h in page.hrefs() if re.fullmatch(r"/projekte/[^/]+/", h)))

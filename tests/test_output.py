@@ -1,0 +1,237 @@
+"""Atomic, reproducible output: build/ is replaced whole or not at all, and the same input gives
+the same bytes."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from conftest import output_path, press, tree_digest
+
+from kpr_site.cli import main
+from kpr_site.output import Staging, build_lock
+
+OLD = 1_000_000_000  # 2001-09-09: an mtime no build can produce
+
+
+@pytest.fixture
+def site(make_site) -> Path:  # type: ignore[no-untyped-def]
+    return make_site({
+        "content/press/2017-02-10-neu.md": press(title="Neu", tags="[Jugend]"),
+        "content/press/2017-03-01-zwei.md": press("2017-03-01", "Zwei"),
+        "content/pages/kontakt.md": "---\ntitle: Kontakt\n---\nSchreiben Sie uns.\n",
+        "content/projects/klar.md": "---\ntitle: Klar\nstatus: laufend\n---\n",
+        "content/members.yaml": "- name: Anja Kerl\n  role: Vorsitzende\n  sector: Verwaltung\n",
+    })
+
+
+def built(build, root: Path, *args: str, out: Path | None = None) -> Path:  # type: ignore[no-untyped-def]
+    code, _, err = build(root, *args, out=out)
+    assert code == 0, err
+    return out or root / "build"
+
+
+def age(folder: Path) -> None:
+    for path in folder.rglob("*"):
+        if path.is_file():
+            os.utime(path, (OLD, OLD))
+
+
+# --- reproducibility ----------------------------------------------------------------------
+
+
+def test_two_builds_are_byte_identical(site, build, tmp_path):
+    first = built(build, site, out=tmp_path / "eins")
+    second = built(build, site, "--no-cache", out=tmp_path / "zwei")
+    assert tree_digest(first) == tree_digest(second)
+    assert len(tree_digest(first)) > 10
+
+
+def test_build_does_not_depend_on_where_the_sources_are(site, build, tmp_path):
+    first = built(build, site, out=tmp_path / "eins")
+    moved = tmp_path / "anderswo" / "quelle"
+    shutil.copytree(site, moved, ignore=shutil.ignore_patterns("build", ".cache"))
+    second = built(build, moved, out=tmp_path / "zwei")
+    assert tree_digest(first) == tree_digest(second)
+
+
+def test_output_has_no_wall_clock_or_machine_paths(site, build, tmp_path):
+    out = built(build, site)
+    for path in out.rglob("*"):
+        if path.is_file() and path.suffix in (".html", ".xml", ".txt", ".css"):
+            assert str(tmp_path) not in path.read_text(), path
+    feed = (out / "presse/feed.xml").read_text()
+    # The feed's <updated> is the newest release's date, not the time of the build.
+    assert "<updated>2017-03-01T00:00:00Z</updated>" in feed
+
+
+# --- rebuilds -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("cache", ["cache", "no-cache"])
+def test_unchanged_files_keep_their_mtime_on_rebuild(site, build, cache):
+    args = ("--no-cache",) if cache == "no-cache" else ()
+    out = built(build, site, *args)
+    age(out)
+    before = {p: p.stat().st_ino for p in out.rglob("*") if p.is_file()}
+    built(build, site, *args)
+    for path, inode in before.items():
+        assert path.stat().st_mtime == OLD, path
+        assert path.stat().st_ino == inode, path
+
+
+def test_rebuild_after_an_edit_changes_only_what_shows_the_edit(site, build, make_site):
+    out = built(build, site)
+    age(out)
+    make_site({"content/pages/kontakt.md": "---\ntitle: Kontakt\n---\nRufen Sie an.\n"}, site)
+    built(build, site)
+    kontakt = output_path(out, "/kontakt/")
+    assert "Rufen Sie an." in kontakt.read_text()
+    assert kontakt.stat().st_mtime != OLD
+    assert output_path(out, "/presse/2017/neu/").stat().st_mtime == OLD
+    assert next((out / "static").glob("site.*.css")).stat().st_mtime == OLD
+
+
+def test_rebuild_removes_pages_whose_source_is_gone(site, build, make_site):
+    out = built(build, site)
+    make_site({"content/press/2017-03-01-zwei.md": None}, site)
+    built(build, site)
+    assert not output_path(out, "/presse/2017/zwei/").exists()
+    assert "Zwei" not in output_path(out, "/presse/").read_text()
+
+
+def test_rebuild_repairs_a_file_deleted_or_edited_in_the_output(site, build):
+    out = built(build, site)
+    good = tree_digest(out)
+    output_path(out, "/kontakt/").unlink()
+    output_path(out, "/presse/").write_text("kaputt")
+    built(build, site)
+    assert tree_digest(out) == good
+
+
+def test_rebuild_after_template_edit_shows_the_edit(site, build):
+    out = built(build, site)
+    template = site / "templates" / "page.html"
+    template.write_text(template.read_text().replace("{{ body }}", "{{ body }}<p>Neu im Layout</p>"))
+    built(build, site)
+    assert "Neu im Layout" in output_path(out, "/kontakt/").read_text()
+
+
+# --- failed and interrupted builds --------------------------------------------------------
+
+
+def test_failed_build_leaves_previous_site_untouched(site, build, make_site):
+    out = built(build, site)
+    before = tree_digest(out)
+    make_site({"content/pages/kontakt.md": "---\ntitle: Kontakt\ndate: 2017-02-31\n---\n"}, site)
+    code, _, err = build(site)
+    assert code == 1
+    assert "Die bisherige Ausgabe bleibt unverändert." in err
+    assert tree_digest(out) == before
+
+
+def test_template_error_while_rendering_leaves_previous_site_untouched(site, build, make_site):
+    out = built(build, site)
+    before = tree_digest(out)
+    template = site / "templates" / "project_detail.html"
+    template.write_text(template.read_text().replace("{{ title }}", "{{ title.nope }}", 1))
+    code, _, err = build(site)
+    assert code == 1, err
+    assert "templates/project_detail.html:" in err
+    assert tree_digest(out) == before
+
+
+class Interrupted(Exception):
+    pass
+
+
+@pytest.mark.parametrize("exception", [Interrupted, KeyboardInterrupt])
+@pytest.mark.parametrize("after", [0, 5])
+def test_interrupted_build_leaves_previous_site_intact(site, build, make_site, monkeypatch, tmp_path,
+                                                        exception, after):
+    out = built(build, site)
+    before = tree_digest(out)
+    make_site({"content/pages/kontakt.md": "---\ntitle: Kontakt\n---\nNeuer Text.\n"}, site)
+    write = Staging.write
+    calls = []
+
+    def failing_write(self: Staging, path, data: bytes) -> None:  # type: ignore[no-untyped-def]
+        calls.append(path)
+        if len(calls) > after:
+            raise exception("Strom weg")
+        write(self, path, data)
+
+    monkeypatch.setattr(Staging, "write", failing_write)
+    with pytest.raises(exception):
+        main(["build", "--source", str(site), "--out", str(out), "--jobs", "1"])
+    assert tree_digest(out) == before
+    assert not [p for p in out.rglob("*") if ".tmp" in p.name]
+    # The next build is complete and correct: nothing of the broken one leaks into it.
+    monkeypatch.setattr(Staging, "write", write)
+    built(build, site)
+    assert "Neuer Text." in output_path(out, "/kontakt/").read_text()
+    assert tree_digest(out) == tree_digest(built(build, site, "--no-cache", out=tmp_path / "frisch"))
+
+
+def test_output_folder_holds_only_the_site(site, build):
+    """Staging, lock and temporary files live beside build/, never in what gets published."""
+    out = built(build, site)
+    built(build, site, "--no-cache")
+    assert not [p for p in out.rglob("*") if p.name.startswith(".") or "tmp" in p.name]
+
+
+# --- where the output may go --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("out", [".", "..", "content/build", "templates/out"])
+def test_output_that_is_or_holds_the_sources_is_refused(site, capsys, out):
+    target = (site / out).resolve()
+    before = tree_digest(site)
+    with pytest.raises(SystemExit) as exit_info:
+        main(["build", "--source", str(site), "--out", str(target)])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "Fehler beim Aufruf: Der Ausgabeordner" in err
+    assert tree_digest(site) == before
+
+
+def test_folder_that_is_not_a_site_is_not_replaced(site, build, tmp_path):
+    documents = tmp_path / "Dokumente"
+    documents.mkdir()
+    (documents / "Steuer.pdf").write_bytes(b"%PDF wichtig")
+    code, _, err = build(site, out=documents)
+    assert code == 1
+    assert f"{documents}: Der Ausgabeordner {documents} enthält Dateien, aber keine erzeugte Website." in err
+    assert (documents / "Steuer.pdf").read_bytes() == b"%PDF wichtig"
+    assert sorted(p.name for p in documents.iterdir()) == ["Steuer.pdf"]
+
+
+def test_file_as_output_is_refused(site, build, tmp_path):
+    target = tmp_path / "datei.txt"
+    target.write_text("bleibt")
+    code, _, err = build(site, out=target)
+    assert code == 1
+    assert "ist eine Datei, kein Ordner." in err
+    assert target.read_text() == "bleibt"
+
+
+def test_empty_folder_is_accepted_as_output(site, build, tmp_path):
+    out = tmp_path / "leer"
+    out.mkdir()
+    assert output_path(built(build, site, out=out), "/").is_file()
+
+
+def test_second_concurrent_build_is_refused_in_german(site, build):
+    out = built(build, site)
+    before = tree_digest(out)
+    (site / "content/pages/kontakt.md").write_text("---\ntitle: Kontakt\n---\nGeändert.\n")
+    with build_lock(out):
+        code, _, err = build(site)
+    assert code == 1
+    assert "Ein anderer Build schreibt gerade nach build/." in err
+    assert "Warten Sie, bis er fertig ist" in err
+    assert tree_digest(out) == before
+    built(build, site)  # the lock is released with the first build
+    assert "Geändert." in output_path(out, "/kontakt/").read_text()

@@ -1,0 +1,255 @@
+"""Build the shipped site and crawl every file of it: links, assets, anchors, metadata, feeds.
+
+The site is built twice, at the root of a host and below a path (as on GitHub Pages), so a
+template that forgets url() shows up as a broken link.
+"""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import unquote, urljoin, urlsplit
+
+import pytest
+from conftest import REPO, HtmlFacts
+
+from kpr_site.cli import main
+
+ATOM = "{http://www.w3.org/2005/Atom}"
+SITEMAP = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
+SHIPPED = urlsplit(
+    re.search(r"^base_url:\s*\"?([^\"\s]+)", (REPO / "content/site.yaml").read_text(), re.M)[1])
+PROJECT_SITE = "https://x.github.io/kpr/"
+# <link rel=…> values that make the browser fetch the href.
+LOADING_RELS = {"stylesheet", "icon", "preload", "modulepreload", "prefetch", "manifest",
+                "apple-touch-icon", "mask-icon", "preconnect", "dns-prefetch"}
+
+
+@dataclass(frozen=True)
+class Built:
+    out: Path
+    base_url: str
+    pages: dict[Path, HtmlFacts]
+
+    @property
+    def base_path(self) -> str:
+        return urlsplit(self.base_url).path
+
+    def url_of(self, file: Path) -> str:
+        """The absolute URL a file in the output is published at."""
+        rel = file.relative_to(self.out).as_posix()
+        rel = rel.removesuffix("index.html") if rel.endswith("index.html") else rel
+        return urljoin(self.base_url, rel)
+
+    def target(self, page: Path, ref: str) -> Path | None:
+        """The output file a reference on `page` points to; None if it is on another host."""
+        absolute = urlsplit(urljoin(self.url_of(page), ref))
+        site = urlsplit(self.base_url)
+        if (absolute.scheme, absolute.netloc) != (site.scheme, site.netloc):
+            return None
+        path = unquote(absolute.path)
+        assert path.startswith(self.base_path), f"{ref} on {page} is outside the base path"
+        file = self.out / path[len(self.base_path):]
+        return file / "index.html" if path.endswith("/") else file
+
+
+@pytest.fixture(scope="module")
+def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One cache for both builds (photo derivatives are the slow part), never the repo's."""
+    return tmp_path_factory.mktemp("cache")
+
+
+@pytest.fixture(scope="module", params=[None, PROJECT_SITE], ids=["root", "project-site"])
+def site(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, cache_dir: Path) -> Built:
+    out = tmp_path_factory.mktemp("shipped") / "build"
+    args = ["build", "--source", str(REPO), "--out", str(out), "--cache-dir", str(cache_dir)]
+    if request.param:
+        args += ["--base-url", request.param]
+    assert main(args) == 0
+    base_url = request.param or SHIPPED.geturl()
+    pages = {path: HtmlFacts(path.read_text(encoding="utf-8")) for path in sorted(out.rglob("*.html"))}
+    return Built(out, base_url, pages)
+
+
+def references(facts: HtmlFacts) -> list[tuple[str, str, str, dict[str, str]]]:
+    """(tag, attribute, URL, all attributes) of every reference on a page."""
+    found = []
+    for tag, attrs in facts.tags:
+        for name in ("href", "src", "poster", "data", "action", "xlink:href"):
+            if attrs.get(name):
+                found.append((tag, name, attrs[name], attrs))
+        for candidate in attrs.get("srcset", "").split(","):
+            if candidate.strip():
+                found.append((tag, "srcset", candidate.split()[0], attrs))
+    return found
+
+
+def loads(tag: str, attribute: str, attrs_rel: str) -> bool:
+    """Whether the browser fetches this reference while showing the page."""
+    if tag == "a" or tag == "area":
+        return False
+    if tag == "link":
+        return bool(set(attrs_rel.lower().split()) & LOADING_RELS)
+    return attribute not in ("href", "xlink:href") or tag in ("image", "use", "feimage")
+
+
+def test_shipped_site_has_the_pages_of_issue_2(site):
+    expected = ["/", "/presse/", "/presse/2017/", "/projekte/", "/themen/", "/praeventionsrat/",
+                "/koordinierung/", "/foerderung/", "/praeventionsforum/", "/kontakt/", "/impressum/",
+                "/datenschutz/", "/barrierefreiheit/", "/leichte-sprache/", "/404.html",
+                "/presse/feed.xml", "/sitemap.xml", "/robots.txt"]
+    home = site.out / "index.html"
+    assert [url for url in expected if not site.target(home, site.base_path + url[1:]).is_file()] == []
+    assert list(site.out.glob("presse/2017/*/index.html"))
+
+
+def test_every_internal_link_and_asset_resolves(site):
+    broken = []
+    for page, facts in site.pages.items():
+        for tag, attribute, ref, _ in references(facts):
+            if urlsplit(ref).scheme in ("mailto", "tel"):
+                continue
+            target = site.target(page, ref)
+            if target is not None and not target.is_file():
+                broken.append(f"{page.relative_to(site.out)}: <{tag} {attribute}={ref}>")
+    assert broken == []
+
+
+def test_every_fragment_exists_in_its_target_page(site):
+    missing = []
+    for page, facts in site.pages.items():
+        for tag, _, ref, _ in references(facts):
+            fragment = urlsplit(ref).fragment
+            target = site.target(page, ref)
+            if not fragment or target is None or target.suffix != ".html" or not target.is_file():
+                continue
+            if unquote(fragment) not in site.pages[target].ids:
+                missing.append(f"{page.relative_to(site.out)}: <{tag}> {ref}")
+    assert missing == []
+
+
+def test_ids_are_unique_on_every_page(site):
+    duplicated = {}
+    for page, facts in site.pages.items():
+        ids = facts.ids
+        twice = sorted({i for i in ids if ids.count(i) > 1})
+        if twice:
+            duplicated[page.relative_to(site.out).as_posix()] = twice
+    assert duplicated == {}
+
+
+def test_nothing_is_loaded_from_another_host(site):
+    foreign = []
+    for page, facts in site.pages.items():
+        for tag, name, ref, attrs in references(facts):
+            if loads(tag, name, attrs.get("rel", "")) and site.target(page, ref) is None:
+                foreign.append(f"{page.relative_to(site.out)}: <{tag} {name}={ref}>")
+        for tag, attrs in facts.tags:
+            if "url(" in attrs.get("style", ""):
+                foreign.append(f"{page.relative_to(site.out)}: <{tag} style=…url(…)>")
+    for css in site.out.rglob("*.css"):
+        text = css.read_text()
+        foreign += [f"{css.name}: {m}" for m in re.findall(r"url\(\s*['\"]?((?:https?:)?//[^)'\"]+)", text)]
+        foreign += [f"{css.name}: {m}" for m in re.findall(r"@import[^;]*", text)]
+    assert foreign == []
+
+
+def test_every_page_has_exactly_one_h1(site):
+    counts = {page.relative_to(site.out).as_posix(): len(facts.attrs("h1"))
+              for page, facts in site.pages.items()}
+    assert {page: n for page, n in counts.items() if n != 1} == {}
+
+
+def test_every_page_is_german(site):
+    for page, facts in site.pages.items():
+        assert facts.attrs("html")[0].get("lang") == "de", page
+
+
+def test_every_page_has_title_description_canonical_and_open_graph(site):
+    problems = []
+    for page, facts in site.pages.items():
+        name = page.relative_to(site.out).as_posix()
+        titles = facts.text("title")
+        if len(titles) != 1 or not titles[0]:
+            problems.append(f"{name}: title {titles}")
+        for key in ("description", "og:title", "og:description", "og:url", "og:type", "og:locale",
+                    "og:site_name"):
+            if not facts.meta(key):
+                problems.append(f"{name}: no {key}")
+        canonical = [a["href"] for a in facts.attrs("link") if a.get("rel") == "canonical"]
+        if name != "404.html" and canonical != [site.url_of(page)]:
+            problems.append(f"{name}: canonical {canonical}, expected {site.url_of(page)}")
+        if canonical and facts.meta("og:url") != canonical[0]:
+            problems.append(f"{name}: og:url {facts.meta('og:url')} differs from canonical")
+    assert problems == []
+
+
+def test_titles_are_distinct_so_tabs_and_results_can_be_told_apart(site):
+    titles = [facts.text("title")[0] for facts in site.pages.values()]
+    assert len(set(titles)) == len(titles)
+
+
+def test_every_footer_links_legal_pages_and_feedback(site):
+    legal = {site.base_path + slug for slug in ("impressum/", "datenschutz/", "barrierefreiheit/")}
+    problems = []
+    for page, facts in site.pages.items():
+        footer_links = set(facts.hrefs())
+        if not legal <= footer_links:
+            problems.append(f"{page.relative_to(site.out)}: missing {sorted(legal - footer_links)}")
+        feedback = [h for h in footer_links if h.startswith("mailto:") or "#feedback" in h
+                    or h == site.base_path + "kontakt/"]
+        if not feedback:
+            problems.append(f"{page.relative_to(site.out)}: no feedback link")
+    assert problems == []
+
+
+def test_atom_feed_is_well_formed_and_its_links_resolve(site):
+    feed = ET.parse(site.out / "presse/feed.xml").getroot()
+    assert feed.tag == f"{ATOM}feed"
+    assert feed.findtext(f"{ATOM}title")
+    assert feed.findtext(f"{ATOM}updated")
+    entries = feed.findall(f"{ATOM}entry")
+    assert entries
+    for entry in entries:
+        assert entry.findtext(f"{ATOM}id") and entry.findtext(f"{ATOM}title")
+        href = entry.find(f"{ATOM}link").get("href")
+        assert site.target(site.out / "index.html", href).is_file(), href
+    self_link = [link.get("href") for link in feed.findall(f"{ATOM}link") if link.get("rel") == "self"]
+    assert self_link == [urljoin(site.base_url, "presse/feed.xml")]
+
+
+def test_sitemap_is_well_formed_and_lists_every_page(site):
+    root = ET.parse(site.out / "sitemap.xml").getroot()
+    assert root.tag == f"{SITEMAP}urlset"
+    locs = [url.findtext(f"{SITEMAP}loc") for url in root.findall(f"{SITEMAP}url")]
+    assert len(locs) == len(set(locs))
+    files = {site.target(site.out / "index.html", loc) for loc in locs}
+    assert all(f is not None and f.is_file() for f in files), locs
+    pages = {page for page in site.pages if page.name != "404.html"}
+    assert pages <= files
+
+
+def test_robots_txt_names_the_sitemap(site):
+    robots = (site.out / "robots.txt").read_text()
+    assert f"Sitemap: {urljoin(site.base_url, 'sitemap.xml')}" in robots.splitlines()
+
+
+def yaml_names(path: Path) -> list[str]:
+    return re.findall(r"^\s*-?\s*name:\s*(.+?)\s*$", path.read_text(), re.M)
+
+
+def test_the_members_page_names_only_the_people_of_the_council_text(site):
+    facts = site.pages[site.out / "praeventionsrat/index.html"]
+    text = " ".join(facts.text("main"))
+    assert text.index("Anja Kerl") < text.index("Marion Starck")  # the chair first
+    members = yaml_names(REPO / "content/members.yaml")
+    assert members == ["Anja Kerl", "Marion Starck"]  # the people the council's text names
+    assert all(name in text for name in members)
+    assert "20" in text
+
+
+def test_press_release_of_2017_shows_its_german_date(site):
+    (page,) = site.out.glob("presse/2017/*/index.html")
+    assert "10. Februar 2017" in site.pages[page].text("time")
