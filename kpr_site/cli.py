@@ -6,8 +6,11 @@ Heavy modules (jinja2, markdown, PIL) are imported inside the commands, so `--he
 from __future__ import annotations
 
 import argparse
+import datetime as dt
+import os
 import sys
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
@@ -41,6 +44,7 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--jobs", type=int, default=0, metavar="N",
                        help="Anzahl paralleler Prozesse (Standard: einer je Prozessorkern)")
     build.add_argument("--no-cache", action="store_true", help="Zwischenspeicher nicht verwenden")
+    _add_editor_commands(commands)
     return parser
 
 
@@ -61,6 +65,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_OK
     if args.command == "build":
         return _build(parser, args)
+    if args.command in ("serve", "new", "check"):
+        return {"serve": _serve, "new": _new, "check": _check}[args.command](parser, args)
     parser.print_help()
     return EXIT_USAGE
 
@@ -81,7 +87,8 @@ def _build(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         parser.error(str(exc))
     base_url = _base_url(parser, args.base_url) if args.base_url else None
     options = BuildOptions(drafts=args.drafts, base_url=base_url, jobs=args.jobs,
-                           cache_dir=args.cache_dir, use_cache=not args.no_cache)
+                           cache_dir=args.cache_dir, use_cache=not args.no_cache,
+                           progress=_image_progress())
     # Answered from the manifest before jinja2/markdown are even imported (~0.1 s in all).
     manifest = load_manifest(manifest_path(options.cache_root(source), out))
     if options.use_cache and manifest.up_to_date(source, out, settings_key(source, out, options)):
@@ -114,11 +121,36 @@ def _run_build(source: Path, out: Path, options: BuildOptions) -> int:
         return EXIT_CONTENT
     for warning in report.warnings:
         print(warning, file=sys.stderr)
+    if report.images_made or report.images_cached:
+        seconds = f"{report.image_seconds:.1f}".replace(".", ",")
+        print(f"Bilder: {report.images_made} neu erzeugt, {report.images_cached} aus dem "
+              f"Zwischenspeicher, {seconds} s")
     print(f"Fertig: {report.pages} Seiten, {report.files} Dateien in {out} "
           f"({report.written} geändert, {report.unchanged} unverändert; "
           f"{report.rendered} Seiten gerendert, {report.converted} Markdown-Texte umgewandelt) "
           f"in {report.seconds:.2f} s.")
     return EXIT_OK
+
+
+def _image_progress() -> Callable[[int, int], None] | None:
+    """A progress bar on stderr for image work that takes more than a moment; in CI or when
+    stderr is no terminal there is only the summary line."""
+    if os.environ.get("CI") or not sys.stderr.isatty():
+        return None
+    started = [0.0]
+
+    def show(done: int, total: int) -> None:
+        if done == 0:
+            started[0] = time.monotonic()
+        if time.monotonic() - started[0] < 0.3:
+            return
+        filled = 30 * done // total
+        sys.stderr.write(f"\rBilder: {'█' * filled}{'░' * (30 - filled)} {done}/{total}")
+        if done == total:
+            sys.stderr.write("\r\033[K")  # the summary line follows on stdout
+        sys.stderr.flush()
+
+    return show
 
 
 def _print_errors(errors: Sequence[object]) -> None:
@@ -127,3 +159,140 @@ def _print_errors(errors: Sequence[object]) -> None:
     count = len(errors)
     print(f"\nDer Build ist fehlgeschlagen: {count} Fehler. "
           "Die bisherige Ausgabe bleibt unverändert.", file=sys.stderr)
+
+
+# --- serve, new, check: the editor's commands ---------------------------------------------
+
+
+def _add_editor_commands(commands: argparse._SubParsersAction[_Parser]) -> None:
+    serve = commands.add_parser(
+        "serve", help="Vorschau im Browser, aktualisiert sich beim Speichern",
+        description="Erzeugt die Website in einen eigenen Ordner (nicht build/), zeigt sie unter "
+        "http://127.0.0.1:8000/ an und erzeugt sie bei jeder gespeicherten Änderung in content/, "
+        "templates/ oder gallery/ neu; offene Seiten laden sich selbst neu. Fehler erscheinen "
+        "im Browser und im Terminal. Beenden mit Strg+C.")
+    _add_site_options(serve)
+    serve.add_argument("--port", type=int, default=8000, help="Port (Standard: 8000)")
+    serve.add_argument("--host", default="127.0.0.1",
+                       help="Adresse (Standard: 127.0.0.1, nur dieser Rechner)")
+    serve.add_argument("--drafts", action="store_true", help="Entwürfe (draft: true) anzeigen")
+
+    new = commands.add_parser(
+        "new", help="neue Pressemitteilung, Projekt, Seite oder Fotoalbum anlegen",
+        description="Legt eine Datei mit Kopfdaten und Textgerüst an, z. B. "
+        "kpr-site new press \"Titel der Meldung\". Vorhandene Dateien werden nie überschrieben. "
+        "kpr-site new album ORDNER schreibt gallery/ORDNER/album.yaml mit allen Fotos des "
+        "Ordners; erneut aufgerufen ergänzt es nur neue Fotos.")
+    new.add_argument("kind", choices=("press", "project", "page", "album"), metavar="ART",
+                     help="press (Pressemitteilung), project (Projekt), page (Seite) "
+                          "oder album (Fotoalbum)")
+    new.add_argument("title", metavar="TITEL",
+                     help="Titel in Anführungszeichen; bei album der Ordner in gallery/")
+    new.add_argument("--date", type=_iso_date, metavar="JJJJ-MM-TT",
+                     help="Datum (Standard: heute)")
+    new.add_argument("--source", type=Path, default=Path("."),
+                     help="Ordner der Website (Standard: aktueller Ordner)")
+
+    check = commands.add_parser(
+        "check", help="die ganze Website prüfen, ohne etwas zu veröffentlichen",
+        description="Meldet alle Fehler und Warnungen auf einmal, nach Dateien geordnet, als "
+        "datei:zeile: Meldung mit Hinweis. Exit 1 bei Fehlern; Warnungen allein ergeben 0, "
+        "mit --strict 1.")
+    _add_site_options(check)
+    check.add_argument("--strict", action="store_true", help="Warnungen als Fehler werten")
+    check.add_argument("--drafts", action="store_true",
+                       help="Entwürfe prüfen, als würden sie veröffentlicht")
+
+
+def _iso_date(value: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"„{value}“ ist kein Datum im Format JJJJ-MM-TT, z. B. 2017-02-10") from None
+
+
+def _site_source(parser: argparse.ArgumentParser, source: Path) -> Path:
+    if not (source / "content").is_dir():
+        parser.error(f"{source} enthält keinen Ordner content/ – ist das der Ordner der Website?")
+    return source
+
+
+def _serve(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    from kpr_site.serve import Preview, ServeOptions, is_loopback
+
+    source = _site_source(parser, args.source)
+    if not 0 <= args.port <= 65535:
+        parser.error("--port muss zwischen 0 und 65535 liegen")
+    if not is_loopback(args.host):
+        print(f"Achtung: Mit --host {args.host} können auch andere Rechner im Netz die Vorschau "
+              "sehen – samt Entwürfen und unfertiger Texte. Nur in vertrauenswürdigen Netzen "
+              "verwenden.", file=sys.stderr)
+    options = ServeOptions(host=args.host, port=args.port, drafts=args.drafts,
+                           cache_dir=args.cache_dir)
+    try:
+        preview = Preview(source, options, log=lambda text: print(text, flush=True))
+    except OSError as exc:
+        print(f"Die Vorschau kann {args.host}:{args.port} nicht belegen ({exc.strerror}).\n"
+              "  → Läuft schon eine Vorschau? Sonst wählen Sie einen anderen Port, "
+              "z. B. --port 8001.", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        with preview:
+            print(f"Vorschau: {preview.url}\n  Änderungen in content/, templates/ und gallery/ "
+                  "erscheinen beim Speichern im Browser. Beenden mit Strg+C.", flush=True)
+            preview.wait()
+    except KeyboardInterrupt:
+        print("\nVorschau beendet.")
+    return EXIT_OK
+
+
+def _new(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    from kpr_site import scaffold
+    from kpr_site.errors import SiteError
+
+    source = _site_source(parser, args.source)
+    date: dt.date = args.date or dt.date.today()
+    try:
+        if args.kind == "album":
+            album = scaffold.new_album(source, args.title, date)
+        elif args.kind == "press":
+            path = scaffold.new_press(source, args.title, date)
+        else:
+            path = {"project": scaffold.new_project, "page": scaffold.new_page}[args.kind](
+                source, args.title)
+    except SiteError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_CONTENT
+    if args.kind != "album":
+        print(path)
+        print("Angelegt. Öffnen Sie die Datei, ersetzen Sie Titel und Text und prüfen Sie das "
+              "Ergebnis mit kpr-site serve.", file=sys.stderr)
+        return EXIT_OK
+    print(album.path)
+    count = f"{len(album.added)} Foto" + ("" if len(album.added) == 1 else "s")
+    if album.created:
+        print(f"{count} eingetragen. Schreiben Sie zu jedem Foto bei „alt“, was darauf zu "
+              "sehen ist.", file=sys.stderr)
+    elif album.added:
+        print(f"{count} ergänzt: {', '.join(album.added)}.", file=sys.stderr)
+    else:
+        print("Alle Fotos sind schon eingetragen.", file=sys.stderr)
+    return EXIT_OK
+
+
+def _check(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    from kpr_site.check import check_site, format_findings, summary
+    from kpr_site.options import BuildOptions
+
+    source = _site_source(parser, args.source)
+    result = check_site(source, BuildOptions(drafts=args.drafts, cache_dir=args.cache_dir))
+    seconds = f"{result.seconds:.2f}".replace(".", ",")
+    if result.findings:
+        print(format_findings(result.findings) + "\n")
+        print(summary(result.findings, args.strict))
+    else:
+        print("Keine Probleme gefunden.")
+    print(f"Geprüft: {result.pages} Seiten in {seconds} s.")
+    failed = result.errors or (args.strict and result.warnings)
+    return EXIT_CONTENT if failed else EXIT_OK

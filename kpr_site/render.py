@@ -21,6 +21,7 @@ from markupsafe import Markup
 from kpr_site import german
 from kpr_site.cache import code_version, digest
 from kpr_site.errors import Location, SiteError
+from kpr_site.images import ImagePlan, picture_html
 from kpr_site.model import SiteConfig
 from kpr_site.pages import PageSpec
 from kpr_site.urls import topic_url
@@ -64,7 +65,8 @@ class Renderer:
     """Renders PageSpecs with the site's templates."""
 
     def __init__(self, root: Path, config: SiteConfig, assets: Assets,
-                 extra_globals: Mapping[str, Any], cache_dir: Path | None = None) -> None:
+                 extra_globals: Mapping[str, Any], cache_dir: Path | None = None,
+                 images: Mapping[str, ImagePlan] | None = None) -> None:
         self.root = root
         self.templates = root / "templates"
         self.env = jinja2.Environment(
@@ -84,11 +86,13 @@ class Renderer:
             "abs_url": lambda path: _join(config.base_url, path),
             "asset": lambda name: _join(base_path, assets.url(name)),
             "live_reload": False,
+            **_image_globals(images or {}, base_path),
             **extra_globals,
         })
         self._template_keys: dict[str, str] = {}
         self._globals_key = digest(code_version(), repr(config), repr(sorted(extra_globals.items())),
-                                   repr(sorted(assets.files.items())))
+                                   repr(sorted(assets.files.items())),
+                                   repr(sorted((images or {}).items())))
         self.env.filters.update({
             "date_de": german.date_long, "date_short": german.date_short,
             "isodate": lambda d: d.isoformat(), "euro": german.euro,
@@ -173,7 +177,26 @@ class Renderer:
         return f"templates/{filename}"
 
 
+def _image_globals(images: Mapping[str, ImagePlan], base_path: str) -> dict[str, Any]:
+    """`image(path)` → its ImagePlan; `picture(path, alt, sizes, lazy)` → its `<picture>`."""
+
+    def image(path: str) -> ImagePlan:
+        if path not in images:
+            raise SiteError(f"Zum Bild „{path}“ gibt es keine Bildvarianten.", Location(path),
+                            "Nur Fotos aus gallery/ und Bilder, die der Inhalt verwendet, "
+                            "werden aufbereitet.")
+        return images[path]
+
+    def picture(path: str, alt: str, sizes: str = "100vw", lazy: bool = True) -> Markup:
+        return Markup(picture_html(image(path), alt, sizes, lambda u: _join(base_path, u), lazy))
+
+    return {"image": image, "picture": picture}
+
+
 def _join(base: str, path: str) -> str:
+    """Prefix a site path with the base; full URLs (a nav item to another site) pass as is."""
+    if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:|^//", path):
+        return path
     return base.rstrip("/") + "/" + path.lstrip("/")
 
 

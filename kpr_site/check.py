@@ -1,0 +1,248 @@
+"""`kpr-site check`: every problem of the whole site at once, without publishing anything.
+
+It runs every step of the build except writing (`build.dry_run`: all front matter and YAML
+errors, broken links to files, unsafe HTML, duplicate URLs, template errors on every page)
+and adds what a build does not look at:
+
+* `#anchors`: a fragment is valid if the rendered target page has an element with that id,
+  so heading ids, `{#anker}` in the text and ids the templates emit (e.g. `#inhalt`) all
+  count. Links to a path like `/kontakt/` must name a page that exists.
+* body images without alt text (warning; photos in albums and `image:` need theirs anyway);
+* drafts (warning: not published) and press releases dated in the future (warning).
+
+Nothing is written but the caches.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import re
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from itertools import groupby
+from pathlib import Path, PurePosixPath
+from urllib.parse import unquote
+
+from kpr_site.build import DryRun, dry_run
+from kpr_site.errors import Location, SiteError
+from kpr_site.frontmatter import decode_text, split_front_matter
+from kpr_site.load import content_files
+from kpr_site.model import Page, PressRelease, Project, Site
+from kpr_site.options import BuildOptions
+
+__all__ = ["CheckResult", "check_site", "format_findings", "summary"]
+
+_ID = re.compile(r"""\sid=(?:"([^"]*)"|'([^']*)')""")
+_A_HREF = re.compile(r"""<a\s(?:[^>]*?\s)?href="([^"]*)\"""", re.IGNORECASE)
+_IMG = re.compile(r"<img\s[^>]*>", re.IGNORECASE)
+_ALT = re.compile(r"""\salt="([^"]*)\"""", re.IGNORECASE)
+_SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
+_EMPTY_ALT_MARKDOWN = re.compile(r"!\[\s*\]\(")
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    findings: list[SiteError]
+    """Errors and warnings, sorted by file and line."""
+    pages: int
+    seconds: float
+
+    @property
+    def errors(self) -> list[SiteError]:
+        return [f for f in self.findings if f.severity != "warning"]
+
+    @property
+    def warnings(self) -> list[SiteError]:
+        return [f for f in self.findings if f.severity == "warning"]
+
+
+def check_site(
+    source: Path, options: BuildOptions | None = None, today: dt.date | None = None
+) -> CheckResult:
+    """Check everything below `source`; `today` decides what counts as future-dated."""
+    started = time.perf_counter()
+    pages = _PageIndex()
+    run = dry_run(source, options or BuildOptions(), pages.visit)
+    texts = _Texts(source)
+    findings = [*run.errors, *run.report.warnings]
+    if run.site is not None:
+        findings += _body_findings(run, pages, texts)
+        findings += _future_press(run.site, texts, today or dt.date.today())
+    findings += _drafts(source, run.site, {e.location.path for e in run.errors if e.location})
+    unique = {(str(f.location), f.message): f for f in findings}
+    return CheckResult(sorted(unique.values(), key=SiteError.sort_key), len(run.specs),
+                       time.perf_counter() - started)
+
+
+@dataclass
+class _PageIndex:
+    """What the rendered site contains: every output URL, and the ids of each HTML page."""
+
+    urls: set[str] = field(default_factory=set)
+    ids: dict[str, set[str]] = field(default_factory=dict)
+
+    def visit(self, path: PurePosixPath, data: bytes) -> None:
+        url = "/" + path.as_posix()
+        if path.name == "index.html":
+            url = "/" + (path.parent.as_posix() + "/" if path.parent.name else "")
+        self.urls.add(url)
+        if path.suffix == ".html":
+            text = data.decode("utf-8", errors="replace")
+            self.ids[url] = {html.unescape(a or b) for a, b in _ID.findall(text)}
+
+    def page(self, site_path: str) -> str | None:
+        """The output URL a link to `site_path` reaches ("/kontakt" reaches "/kontakt/")."""
+        for url in (site_path, site_path + "/"):
+            if url in self.urls:
+                return url
+        return None
+
+
+class _Texts:
+    """Source files read on demand, to find the line of something in them."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._cache: dict[str, str] = {}
+
+    def text(self, path: str) -> str:
+        if path not in self._cache:
+            try:
+                self._cache[path] = (self.root / path).read_text(encoding="utf-8", errors="replace")
+            except OSError:
+                self._cache[path] = ""
+        return self._cache[path]
+
+    def line(self, path: str, needle: str) -> int | None:
+        index = self.text(path).find(needle)
+        return self.text(path).count("\n", 0, index) + 1 if index >= 0 else None
+
+    def key_line(self, path: str, key: str) -> int | None:
+        match = re.search(rf"^{re.escape(key)}\s*:", self.text(path), re.MULTILINE)
+        return self.text(path).count("\n", 0, match.start()) + 1 if match else None
+
+
+def _page_of_source(run: DryRun) -> dict[str, str]:
+    return {spec.source: spec.url for spec in run.specs if not spec.source.startswith("(")}
+
+
+def _body_findings(run: DryRun, pages: _PageIndex, texts: _Texts) -> Iterator[SiteError]:
+    assert run.site is not None
+    base = run.site.config.base_path
+    own_pages = _page_of_source(run)
+    for path, body in run.bodies.items():
+        for href in _A_HREF.findall(body):
+            yield from _check_href(html.unescape(href), path, own_pages.get(path), base, pages, texts)
+        yield from _images_without_alt(body, path, texts)
+
+
+def _check_href(
+    href: str, path: str, own_page: str | None, base: str, pages: _PageIndex, texts: _Texts
+) -> Iterator[SiteError]:
+    if _SCHEME.match(href) or href.startswith("//"):
+        return
+    target, _, fragment = href.partition("#")
+    target = target.split("?", 1)[0]
+    if not target:
+        page = own_page
+    elif target.startswith(base):
+        site_path = "/" + target[len(base):]
+        page = pages.page(site_path)
+        if page is None and _is_page_path(site_path):
+            yield SiteError(
+                f"Der Link „{site_path}“ zeigt auf eine Seite, die es nicht gibt.",
+                Location(path, texts.line(path, site_path)),
+                "Prüfen Sie die Adresse. Sicherer ist ein Link auf die Datei, z. B. "
+                "„../pages/kontakt.md“: Dann prüft schon der Build, ob es sie gibt.")
+    else:
+        return
+    ids = pages.ids.get(page or "")
+    if fragment and ids is not None and fragment not in ids and unquote(fragment) not in ids:
+        where = "auf dieser Seite" if not target else f"auf der Seite {page}"
+        yield SiteError(
+            f"Den Anker „#{fragment}“ gibt es nicht {where}.",
+            Location(path, texts.line(path, "#" + fragment)),
+            "Anker entstehen aus Überschriften („## Förderung“ → #foerderung). Prüfen Sie die "
+            "Schreibweise oder geben Sie der Überschrift einen eigenen Anker: "
+            "„## Überschrift {#anker}“.")
+
+
+def _is_page_path(site_path: str) -> bool:
+    """Pages end in "/" or ".html"; other files (images, feed) are checked by the build."""
+    name = site_path.rsplit("/", 1)[-1]
+    return not name or name.endswith(".html") or "." not in name
+
+
+def _images_without_alt(body: str, path: str, texts: _Texts) -> Iterator[SiteError]:
+    missing = [tag for tag in _IMG.findall(body)
+               if not (alt := _ALT.search(tag)) or not alt.group(1).strip()]
+    if not missing:
+        return
+    text = texts.text(path)  # the n-th image without alt is the n-th "![](" in the file
+    lines = [text.count("\n", 0, m.start()) + 1 for m in _EMPTY_ALT_MARKDOWN.finditer(text)]
+    for index in range(len(missing)):
+        yield SiteError(
+            "Ein Bild hat keinen Alternativtext.",
+            Location(path, lines[index] if index < len(lines) else None),
+            "Beschreiben Sie in den eckigen Klammern, was auf dem Bild zu sehen ist: "
+            "![Vorsitzende Anja Kerl bei der Sitzung](bild.jpg). Blinde Menschen hören "
+            "diesen Text statt des Bildes.", severity="warning")
+
+
+def _future_press(site: Site, texts: _Texts, today: dt.date) -> Iterator[SiteError]:
+    for release in site.press:
+        if release.date > today:
+            yield SiteError(
+                f"Das Datum {release.date.isoformat()} liegt in der Zukunft; die Meldung wird "
+                "trotzdem sofort veröffentlicht.",
+                Location(release.path, texts.key_line(release.path, "date")),
+                "Prüfen Sie das Datum. Soll die Meldung erst später erscheinen, setzen Sie bis "
+                "dahin „draft: true“.", severity="warning")
+
+
+def _drafts(source: Path, site: Site | None, failed: set[str]) -> Iterator[SiteError]:
+    """Drafts are left out of the site (or, with --drafts, shown): name each one."""
+    items: tuple[PressRelease | Project | Page, ...] = (
+        (*site.press, *site.projects, *site.pages) if site else ())
+    is_draft = {item.path: item.draft for item in items}
+    for kind in ("press", "projects", "pages"):
+        for file, path in content_files(source, kind):
+            # Skip what is published and no draft, or did not load (its error says enough).
+            settled = is_draft.get(path) is False or (path not in is_draft and path in failed)
+            line = None if settled else _draft_line(file, path)
+            if line is not None:
+                yield SiteError(
+                    "Entwurf – wird nicht veröffentlicht.", Location(path, line),
+                    "Zum Veröffentlichen „draft: true“ löschen. Die Vorschau zeigt Entwürfe mit "
+                    "„kpr-site serve --drafts“.", severity="warning")
+
+
+def _draft_line(file: Path, path: str) -> int | None:
+    """The line of `draft: true`, or None if the file is no draft."""
+    try:
+        doc = split_front_matter(decode_text(file.read_bytes(), path), path)
+    except (OSError, SiteError):
+        return None
+    return (doc.meta.line("draft") or 1) if doc.meta.value.get("draft") is True else None
+
+
+def format_findings(findings: Iterable[SiteError]) -> str:
+    """Every finding as `path:line: message` with its hint, a blank line between files."""
+    ordered = sorted(findings, key=SiteError.sort_key)
+    groups = groupby(ordered, key=lambda f: f.location.path if f.location else "")
+    return "\n\n".join("\n".join(str(f) for f in group) for _, group in groups)
+
+
+def summary(findings: Sequence[SiteError], strict: bool = False) -> str:
+    """'2 Fehler, 1 Warnung in 3 Dateien.'"""
+    errors = sum(f.severity != "warning" for f in findings)
+    warnings = len(findings) - errors
+    files = len({f.location.path for f in findings if f.location})
+    text = f"{errors} Fehler, {warnings} {'Warnung' if warnings == 1 else 'Warnungen'}"
+    if files:
+        text += f" in {files} {'Datei' if files == 1 else 'Dateien'}"
+    if strict and warnings:
+        text += " (--strict: Warnungen zählen als Fehler)"
+    return text + "."

@@ -1,0 +1,221 @@
+"""`kpr-site new …`: start a press release, project, page or photo album from a skeleton.
+
+Every file written here loads without errors (an album's empty `alt` fields excepted: they
+are there to be filled in, and the build insists on it). Existing files are never
+overwritten; `new album` run again only appends the photos not listed yet, so entries, their
+order and comments stay as the editor left them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import tempfile
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+from kpr_site.errors import Location, SiteError
+from kpr_site.frontmatter import YamlData, decode_text, parse_yaml
+from kpr_site.gallery import ALBUM_FILE, GALLERY_DIR, IMAGE_SUFFIXES
+from kpr_site.german import slugify
+
+__all__ = ["AlbumResult", "new_album", "new_page", "new_press", "new_project"]
+
+_PRESS = """\
+---
+title: {title}
+date: {date}
+summary: ""  # ein bis zwei Sätze für die Übersicht und für Suchmaschinen
+tags: []     # Themen, z. B. [Suchtprävention, Jugend]
+---
+Der erste Absatz sagt das Wichtigste: Wer hat was wann und wo getan – und warum ist das
+wichtig?
+
+## Zwischenüberschrift
+
+Weitere Einzelheiten, Hintergründe und Zitate.
+"""
+
+_PROJECT = """\
+---
+title: {title}
+status: geplant  # geplant | laufend | abgeschlossen
+summary: ""      # ein bis zwei Sätze für die Projektliste
+topics: []       # Themen, z. B. [Verkehrssicherheit]
+---
+Worum geht es in dem Projekt, und wem soll es helfen?
+
+## Ziele
+
+Was soll das Projekt erreichen?
+
+## Ansprechpartner
+
+Wer gibt Auskunft?
+"""
+
+_PAGE = """\
+---
+title: {title}
+summary: ""  # ein bis zwei Sätze für Suchmaschinen
+---
+Der Text der Seite. Überschriften beginnen mit „## “.
+"""
+
+_ALBUM_HEAD = """\
+# Fotoalbum. Tragen Sie zu jedem Foto bei „alt“ ein, was darauf zu sehen ist (Pflicht:
+# blinde und sehbehinderte Menschen hören diesen Text statt des Bildes).
+# Freiwillig: description (Text zum Album), cover (Dateiname des Titelbilds) und je Foto
+# caption (Bildunterschrift) und credit (Fotograf/in).
+title: {title}
+date: {date}
+photos:
+"""
+
+
+def _yaml_text(value: str) -> str:
+    """A YAML scalar for `value`: plain where that is unambiguous, else double-quoted."""
+    plain = re.fullmatch(r"[^\W\d_][\w .,!?()„“–'-]*", value) and not value.endswith(" ")
+    if plain and value.lower() not in {"yes", "no", "true", "false", "on", "off", "null", "y", "n"}:
+        return value
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{escaped}"'
+
+
+def _slug(title: str) -> str:
+    slug = slugify(title)
+    if not slug:
+        raise SiteError(f"Aus dem Titel „{title}“ lässt sich kein Dateiname bilden.",
+                        hint="Der Titel braucht Buchstaben oder Ziffern.")
+    return slug
+
+
+def _create(root: Path, relative: str, text: str) -> Path:
+    """Write a new file; refuse if it exists."""
+    path = root / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with path.open("x", encoding="utf-8") as handle:
+            handle.write(text)
+    except FileExistsError:
+        raise SiteError("Die Datei gibt es schon; sie wird nicht überschrieben.", Location(relative),
+                        "Bearbeiten Sie die vorhandene Datei oder wählen Sie einen anderen "
+                        "Titel.") from None
+    return path
+
+
+def new_press(root: Path, title: str, date: dt.date) -> Path:
+    """content/press/<date>-<slug>.md"""
+    relative = f"content/press/{date.isoformat()}-{_slug(title)}.md"
+    return _create(root, relative, _PRESS.format(title=_yaml_text(title), date=date.isoformat()))
+
+
+def new_project(root: Path, title: str) -> Path:
+    """content/projects/<slug>.md, status „geplant“."""
+    return _create(root, f"content/projects/{_slug(title)}.md",
+                   _PROJECT.format(title=_yaml_text(title)))
+
+
+def new_page(root: Path, title: str) -> Path:
+    """content/pages/<slug>.md"""
+    return _create(root, f"content/pages/{_slug(title)}.md", _PAGE.format(title=_yaml_text(title)))
+
+
+@dataclass(frozen=True)
+class AlbumResult:
+    path: Path
+    added: tuple[str, ...]
+    """Photos newly listed; empty when album.yaml already listed every photo."""
+    created: bool
+
+
+def new_album(root: Path, folder: str, date: dt.date) -> AlbumResult:
+    """Write or extend gallery/<folder>/album.yaml with every photo in the folder."""
+    name = folder.strip("/").removeprefix(f"{GALLERY_DIR}/").strip("/")
+    relative = f"{GALLERY_DIR}/{name}/{ALBUM_FILE}"
+    album = root / GALLERY_DIR / name
+    if not name or "/" in name or name.startswith(".") or not album.is_dir():
+        raise SiteError(f"Den Albumordner gallery/{name}/ gibt es nicht.", Location(f"gallery/{name}"),
+                        "Legen Sie im Ordner gallery/ einen Ordner für das Album an, kopieren "
+                        "Sie die Fotos hinein und rufen Sie den Befehl dann erneut auf.")
+    photos = _photos(album)
+    if not photos:
+        raise SiteError(f"Im Ordner gallery/{name}/ liegen keine Fotos.", Location(f"gallery/{name}"),
+                        "Kopieren Sie Fotos (JPEG, PNG, GIF oder WebP) in den Ordner.")
+    target = album / ALBUM_FILE
+    if not target.exists():
+        title = name.replace("-", " ").replace("_", " ").strip()
+        title = title[:1].upper() + title[1:]
+        text = _ALBUM_HEAD.format(title=_yaml_text(title), date=date.isoformat())
+        return AlbumResult(_create(root, relative, text + _entries(photos, "  ")),
+                           tuple(photos), True)
+    text = decode_text(target.read_bytes(), relative)
+    data = parse_yaml(text, relative)
+    listed = _listed(data, relative)
+    added = [p for p in photos if p not in listed]
+    if added:
+        _replace(target, _extended(text, data, relative, added))
+    return AlbumResult(target, tuple(added), False)
+
+
+def _replace(path: Path, text: str) -> None:
+    """Write through a temporary file, so an interrupted run leaves the old file intact."""
+    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.replace(temp, path)
+
+
+def _photos(folder: Path) -> list[str]:
+    return sorted(unicodedata.normalize("NFC", f.name) for f in folder.iterdir()
+                  if f.suffix.lower() in IMAGE_SUFFIXES and not f.name.startswith(".") and f.is_file())
+
+
+def _entries(files: list[str], indent: str) -> str:
+    return "".join(f'{indent}- file: {_yaml_text(f)}\n{indent}  alt: ""\n' for f in files)
+
+
+def _listed(data: YamlData, path: str) -> set[str]:
+    if not isinstance(data.value, dict):
+        raise SiteError("album.yaml muss aus Angaben der Form „schlüssel: wert“ bestehen.",
+                        Location(path, 1))
+    photos = data.value.get("photos") or []
+    if not isinstance(photos, list):
+        raise SiteError("„photos“ muss eine Liste sein (Zeilen, die mit „-“ beginnen).",
+                        Location(path, data.line("photos")))
+    return {unicodedata.normalize("NFC", str(p.get("file")))
+            for p in photos if isinstance(p, dict) and p.get("file")}
+
+
+def _extended(text: str, data: YamlData, path: str, added: list[str]) -> str:
+    """The file's text with entries for `added` inserted at the end of the photo list."""
+    lines = text.splitlines(keepends=True)
+    if lines and not lines[-1].endswith("\n"):
+        lines[-1] += "\n"
+    photos_line = data.line("photos") if "photos" in data.value else None
+    if photos_line is None:
+        return "".join(lines) + "photos:\n" + _entries(added, "  ")
+    if data.value["photos"]:
+        first = data.line("photos", 0) or photos_line
+        if first == photos_line:
+            raise SiteError("Die Fotoliste steht in einer Zeile ([…]); so kann sie nicht ergänzt "
+                            "werden.", Location(path, photos_line),
+                            "Schreiben Sie jedes Foto in eigene Zeilen („- file: …“).")
+        indent = re.match(r"\s*", lines[first - 1]).group(0)  # type: ignore[union-attr]
+    else:
+        lines[photos_line - 1] = "photos:\n"  # "photos: []" or "photos:" → a block list
+        indent = "  "
+    end = _end_of_block(lines, data, photos_line)
+    return "".join(lines[:end]) + _entries(added, indent) + "".join(lines[end:])
+
+
+def _end_of_block(lines: list[str], data: YamlData, photos_line: int) -> int:
+    """Index after the photo list's last line: before the next top-level key (and the
+    comments or blank lines leading up to it), or the end of the file."""
+    later = sorted(line for key in data.value if (line := data.line(key) or 0) > photos_line)
+    end = later[0] - 1 if later else len(lines)
+    while end > photos_line and (not lines[end - 1].strip() or lines[end - 1].startswith("#")):
+        end -= 1
+    return end

@@ -1,0 +1,174 @@
+"""`kpr-site check`: every problem at once, with its place; exit codes; nothing published."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from pathlib import Path
+
+import pytest
+from conftest import REPO, MakeSite, press
+from PIL import Image
+
+from kpr_site.check import check_site, format_findings, summary
+from kpr_site.cli import main
+from kpr_site.errors import Location, SiteError
+from kpr_site.options import BuildOptions
+
+KONTAKT = """\
+---
+title: Kontakt
+---
+So erreichen Sie uns.
+
+## Erreichbarkeit
+
+Montag bis Freitag.
+"""
+
+NEUSTART_BODY = """\
+Erster Absatz.
+
+Siehe [Erreichbarkeit](../pages/kontakt.md#erreichbarkeit), [zum Inhalt](#inhalt)
+und [Abschnitt](#abschnitt).
+
+## Abschnitt {#abschnitt}
+
+Ein [falscher Anker](../pages/kontakt.md#oeffnungszeiten).
+
+Ein [fehlender Anker](#nirgends) auf dieser Seite.
+
+Eine [Adresse ohne Seite](/gibt-es-nicht/).
+
+![](/static/logo.svg)
+
+![Foto](../../gallery/fehlt.jpg)
+
+[Alte Seite](../pages/alt.md)"""
+
+
+def _jpeg() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 6), "teal").save(buffer, format="JPEG")
+    return buffer.getvalue()
+
+
+PROBLEMS: dict[str, str | bytes] = {
+    "content/pages/kontakt.md": KONTAKT,
+    "content/press/2017-02-10-neustart.md": press(body=NEUSTART_BODY),
+    "content/press/2017-03-01-kaputt.md": "---\ntitle: Kaputt\ndate: 2017-02-31\n---\nText.\n",
+    "content/pages/yaml.md": "---\ntitle: [nicht geschlossen\n---\nText.\n",
+    "content/pages/presse.md": "---\ntitle: Presse\n---\nDoppelte Adresse.\n",
+    "content/pages/entwurf.md": "---\ntitle: Entwurf\nsummary: Noch nicht fertig.\ndraft: true\n---\nText.\n",
+    "content/press/2999-01-01-zukunft.md": press(date="2999-01-01", title="Zukunft"),
+    "gallery/fest/eins.jpg": _jpeg(),
+    "gallery/fest/album.yaml": "title: Fest\ndate: 2017-06-01\nphotos:\n  - file: eins.jpg\n    alt: \"\"\n",
+}
+
+# (path, line, start of the message, severity) — one of each kind of problem.
+EXPECTED = [
+    ("content/pages/entwurf.md", 4, "Entwurf – wird nicht veröffentlicht.", "warning"),
+    ("content/pages/presse.md", None, "Die Adresse /presse/ wird doppelt vergeben", "error"),
+    ("content/pages/yaml.md", 2, "Die YAML-Angaben sind fehlerhaft", "error"),
+    ("content/press/2017-02-10-neustart.md", 12, "Den Anker „#oeffnungszeiten“ gibt es nicht auf "
+     "der Seite /kontakt/.", "error"),
+    ("content/press/2017-02-10-neustart.md", 14, "Den Anker „#nirgends“ gibt es nicht auf dieser "
+     "Seite.", "error"),
+    ("content/press/2017-02-10-neustart.md", 16, "Der Link „/gibt-es-nicht/“ zeigt auf eine Seite, "
+     "die es nicht gibt.", "error"),
+    ("content/press/2017-02-10-neustart.md", 18, "Ein Bild hat keinen Alternativtext.", "warning"),
+    ("content/press/2017-02-10-neustart.md", 20, "Der Link „../../gallery/fehlt.jpg“ zeigt auf eine "
+     "Datei, die es nicht gibt", "error"),
+    ("content/press/2017-02-10-neustart.md", 22, "Der Link „../pages/alt.md“ zeigt auf eine Datei, "
+     "die es nicht gibt", "error"),
+    ("content/press/2017-03-01-kaputt.md", 3, "„date“: 2017-02-31 ist kein gültiges Kalenderdatum",
+     "error"),
+    ("content/press/2999-01-01-zukunft.md", 3, "Das Datum 2999-01-01 liegt in der Zukunft", "warning"),
+    ("gallery/fest/album.yaml", 5, "Der Alternativtext („alt“) zum Foto „eins.jpg“ ist leer.", "error"),
+]
+
+
+def test_every_problem_is_found_with_its_place(make_site: MakeSite) -> None:
+    root = make_site(PROBLEMS)
+    result = check_site(root, today=dt.date(2024, 5, 1))
+    found = [(f.location.path if f.location else "", f.location.line if f.location else None,
+              f.message, f.severity) for f in result.findings]
+    for path, line, message, severity in EXPECTED:
+        matches = [f for f in found if f[0] == path and f[2].startswith(message)]
+        assert matches, f"nicht gemeldet: {path}: {message}\n{format_findings(result.findings)}"
+        assert (matches[0][1], matches[0][3]) == (line, severity), matches[0]
+    assert len(found) == len(EXPECTED), format_findings(result.findings)
+
+
+def test_valid_anchors_and_template_ids_are_accepted(make_site: MakeSite) -> None:
+    body = ("[a](../pages/kontakt.md#erreichbarkeit) [b](#inhalt) [c](#abschnitt) [d](/kontakt/) "
+            "[e](/kontakt#erreichbarkeit) [f](/presse/feed.xml)\n\n## Abschnitt {#abschnitt}\n")
+    root = make_site({"content/pages/kontakt.md": KONTAKT,
+                      "content/press/2017-02-10-neustart.md": press(body=body)})
+    assert check_site(root).findings == []
+
+
+def test_template_errors_are_found_once_with_template_and_line(make_site: MakeSite) -> None:
+    root = make_site({"content/pages/kontakt.md": KONTAKT, "content/pages/impressum.md": KONTAKT})
+    template = root / "templates/page.html"
+    lines = template.read_text(encoding="utf-8").split("\n")
+    lines.insert(2, "{{ gibt_es_nicht }}")
+    template.write_text("\n".join(lines), encoding="utf-8")
+    findings = check_site(root).findings
+    assert [(str(f.location), f.message.split(": ", 1)[-1]) for f in findings] == [
+        ("templates/page.html:3", "die Variable „gibt_es_nicht“ ist nicht definiert.")]
+
+
+def test_output_is_grouped_by_file_with_hints_and_a_summary(
+    make_site: MakeSite, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = make_site(PROBLEMS)
+    code = main(["check", "--source", str(root)])
+    out = capsys.readouterr().out
+    assert code == 1
+    blocks = out.split("\n\n")
+    assert blocks[0].startswith("content/pages/entwurf.md:4: Warnung: Entwurf – wird nicht "
+                                "veröffentlicht.\n  → ")
+    assert "content/press/2017-03-01-kaputt.md:3: „date“: 2017-02-31 ist kein gültiges " \
+           "Kalenderdatum.\n  → Prüfen Sie Tag und Monat" in out
+    assert "\n9 Fehler, 3 Warnungen in 7 Dateien.\n" in out
+    assert not (root / "build").exists()
+
+
+def test_warnings_alone_exit_0_and_1_with_strict(
+    make_site: MakeSite, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = make_site({"content/pages/entwurf.md": "---\ntitle: Entwurf\ndraft: true\n---\nText.\n"})
+    assert main(["check", "--source", str(root)]) == 0
+    assert "0 Fehler, 1 Warnung in 1 Datei." in capsys.readouterr().out
+    assert main(["check", "--source", str(root), "--strict"]) == 1
+    assert "(--strict: Warnungen zählen als Fehler)" in capsys.readouterr().out
+
+
+def test_drafts_are_checked_like_published_pages_with_drafts(make_site: MakeSite) -> None:
+    body = "Ein [kaputter Link](fehlt.md)."
+    root = make_site({"content/pages/entwurf.md": f"---\ntitle: Entwurf\ndraft: true\n---\n{body}\n"})
+    assert [f.severity for f in check_site(root).findings] == ["warning"]
+    findings = check_site(root, BuildOptions(drafts=True)).findings
+    assert sorted((str(f.location), f.severity) for f in findings) == [
+        ("content/pages/entwurf.md:3", "warning"), ("content/pages/entwurf.md:5", "error")]
+
+
+def test_a_clean_site_exits_0(make_site: MakeSite, capsys: pytest.CaptureFixture[str]) -> None:
+    root = make_site({"content/pages/kontakt.md": KONTAKT})
+    assert main(["check", "--source", str(root), "--strict"]) == 0
+    assert capsys.readouterr().out.startswith("Keine Probleme gefunden.\nGeprüft: ")
+
+
+def test_the_shipped_site_passes_strict_check(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code = main(["check", "--source", str(REPO), "--strict", "--cache-dir", str(tmp_path)])
+    assert code == 0, capsys.readouterr().out
+
+
+def test_summary_counts_files_and_uses_german_plurals() -> None:
+    def error(path: str, severity: str = "error") -> SiteError:
+        return SiteError("x", Location(path, 1), severity=severity)
+
+    assert summary([error("a")]) == "1 Fehler, 0 Warnungen in 1 Datei."
+    assert summary([error("a"), error("a", "warning"), error("b"), error("c", "warning"),
+                    error("c", "warning")]) == "2 Fehler, 3 Warnungen in 3 Dateien."
