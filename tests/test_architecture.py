@@ -21,6 +21,7 @@ LAYERS: list[tuple[str, set[str]]] = [
      {"errors", "german", "model", "cache", "manifest", "options"}),
     ("one library or one concern each: YAML, Markdown, URLs, atomic output, Pillow",
      {"frontmatter", "markup", "urls", "output", "images"}),
+    ("the preview's HTTP server (standard library only)", {"devserver"}),
     ("on top of a parser: field validation, link resolution, the page plan, feeds",
      {"fields", "links", "pages", "feeds"}),
     ("site configuration, photo albums (gallery/), the Jinja renderer", {"config", "gallery", "render"}),
