@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 
@@ -11,6 +13,16 @@ from kpr_site.bodies import convert_sources, resolve_bodies
 from kpr_site.cache import JsonCache
 from kpr_site.errors import BuildFailed, Location, SiteError
 from kpr_site.feeds import atom_feed, robots_txt, sitemap
+from kpr_site.gallery import referenced_images
+from kpr_site.images import (
+    IMAGES_URL,
+    ImagePlan,
+    ImageSettings,
+    derivative_file,
+    make_images,
+    picture_html,
+    plan_images,
+)
 from kpr_site.links import LinkResolver
 from kpr_site.load import MEMBERS_PATH, load_site
 from kpr_site.manifest import (
@@ -20,6 +32,7 @@ from kpr_site.manifest import (
     load_manifest,
     manifest_path,
 )
+from kpr_site.markup import Link
 from kpr_site.model import Site
 from kpr_site.options import BuildOptions, settings_key
 from kpr_site.output import Staging, build_lock, check_output_dir
@@ -28,7 +41,7 @@ from kpr_site.parallel import default_jobs, render_pages
 from kpr_site.render import Assets, Renderer, collect_assets
 from kpr_site.urls import FEED_URL, MEMBERS_URL, find_collisions, output_file
 
-__all__ = ["BuildOptions", "BuildReport", "build_site", "prepare"]
+__all__ = ["BuildOptions", "BuildReport", "DryRun", "build_site", "dry_run", "prepare"]
 
 
 @dataclass
@@ -41,6 +54,11 @@ class BuildReport:
     rendered: int = 0
     seconds: float = 0.0
     warnings: list[SiteError] = field(default_factory=list)
+    images_made: int = 0
+    """Photos whose derivatives were made in this build."""
+    images_cached: int = 0
+    """Photos whose derivatives all came from the image cache."""
+    image_seconds: float = 0.0
 
 
 def build_site(source: Path, out: Path, options: BuildOptions | None = None) -> BuildReport:
@@ -51,7 +69,7 @@ def build_site(source: Path, out: Path, options: BuildOptions | None = None) -> 
     cache_dir = options.cache_root(source)
     report = BuildReport()
     inputs = fingerprint_inputs(source)
-    site, bodies, errors = prepare(source, options, report)
+    site, bodies, errors, images = prepare_with_images(source, options, report)
     if site is None or errors:
         raise BuildFailed(errors)
     check_output_dir(out)
@@ -63,7 +81,7 @@ def build_site(source: Path, out: Path, options: BuildOptions | None = None) -> 
     jinja_cache = cache_dir / "jinja" if options.use_cache else None
     if jinja_cache:
         jinja_cache.mkdir(parents=True, exist_ok=True)
-    renderer = Renderer(source, site.config, assets, page_globals(site), jinja_cache)
+    renderer = Renderer(source, site.config, assets, page_globals(site), jinja_cache, images)
     renderer.load_templates({spec.template for spec in specs})
     manifest_file = manifest_path(cache_dir, out)
     old = load_manifest(manifest_file) if options.use_cache else Manifest()
@@ -71,9 +89,15 @@ def build_site(source: Path, out: Path, options: BuildOptions | None = None) -> 
         report.warnings.append(SiteError(
             "Der Zwischenspeicher der letzten Ausgabe war beschädigt und wurde ignoriert; "
             "alle Seiten werden neu erzeugt.", Location(str(manifest_file)), severity="warning"))
-    with build_lock(out):
+    with build_lock(out), _image_folder(source, out, options) as folder:
+        made = make_images(source, images.values(), folder, ImageSettings(),
+                           options.jobs or default_jobs(), options.progress)
+        report.images_made, report.images_cached = made.made, made.cached
+        report.image_seconds += made.seconds
+        if made.errors:
+            raise BuildFailed(made.errors)
         outputs = _write(out, old, specs, _extra_files(site, bodies, specs, assets), renderer,
-                         options.jobs or default_jobs(), report)
+                         options.jobs or default_jobs(), report, _derivatives(images, folder))
         if options.use_cache:
             Manifest(settings_key(source, out, options), started_ns, inputs, outputs).save(
                 manifest_file)
@@ -86,6 +110,14 @@ def prepare(
     source: Path, options: BuildOptions, report: BuildReport
 ) -> tuple[Site | None, dict[str, str], list[SiteError]]:
     """Load and convert everything; all errors collected, nothing written."""
+    site, bodies, errors, _images = prepare_with_images(source, options, report)
+    return site, bodies, errors
+
+
+def prepare_with_images(
+    source: Path, options: BuildOptions, report: BuildReport
+) -> tuple[Site | None, dict[str, str], list[SiteError], dict[str, ImagePlan]]:
+    """`prepare`, and the derivatives planned for every image the site uses."""
     loaded = load_site(source, drafts=options.drafts)
     site = loaded.site
     if site is not None and options.base_url:
@@ -99,10 +131,66 @@ def prepare(
             f"{cache.damaged} beschädigte Cache-Einträge wurden ignoriert und neu berechnet.",
             Location(str(cache_dir)), severity="warning"))
     if site is None:
-        return None, {}, loaded.errors
-    resolver = LinkResolver(source, _source_urls(site), site.config.base_path)
+        return None, {}, loaded.errors, {}
+    links = [link for done in converted.values() for link in done.links]
+    planning = time.perf_counter()
+    images, image_errors = _plan_images(source, site, links, options)
+    report.image_seconds = time.perf_counter() - planning
+    failed = {e.location.path for e in image_errors if e.location}
+    base = site.config.base_path
+    resolver = LinkResolver(source, _source_urls(site), base, *_image_hooks(images, failed, base))
     bodies, link_errors = resolve_bodies(loaded.sources, converted, resolver)
-    return site, bodies, loaded.errors + link_errors
+    return site, bodies, loaded.errors + image_errors + link_errors, images
+
+
+# Markdown images sit in .prose, at most 42rem wide (site.css --measure).
+_BODY_IMAGE_SIZES = "(min-width: 45rem) 42rem, 100vw"
+
+
+def _plan_images(
+    source: Path, site: Site, links: list[Link], options: BuildOptions
+) -> tuple[dict[str, ImagePlan], list[SiteError]]:
+    paths, errors = referenced_images(source, site, links)
+    memo = JsonCache(options.cache_root(source) / "images" / "index" if options.use_cache else None)
+    plans, found = plan_images(source, paths, memo, ImageSettings())
+    return plans, errors + found
+
+
+def _image_hooks(
+    images: dict[str, ImagePlan], failed: set[str], base_path: str
+) -> tuple[Callable[[str], str | None], Callable[[str, str], str | None]]:
+    """For LinkResolver: a link to a photo reaches its largest JPEG; a Markdown image of a
+    photo becomes its <picture>. A photo that failed has its own error already."""
+
+    def href(url: str) -> str:
+        return base_path.rstrip("/") + url
+
+    def asset_url(target: str) -> str | None:
+        if target in failed:
+            return "#"
+        return href(images[target].largest.url) if target in images else None
+
+    def picture(target: str, alt: str) -> str | None:
+        plan = images.get(target)
+        return picture_html(plan, alt, _BODY_IMAGE_SIZES, href) if plan else None
+
+    return asset_url, picture
+
+
+@contextmanager
+def _image_folder(source: Path, out: Path, options: BuildOptions) -> Iterator[Path]:
+    """The image cache; without cache a temporary folder beside the output (hard links)."""
+    if options.use_cache:
+        yield options.cache_root(source) / "images"
+        return
+    with tempfile.TemporaryDirectory(dir=out.parent, prefix=f".{out.name}.images-") as folder:
+        yield Path(folder)
+
+
+def _derivatives(images: dict[str, ImagePlan], folder: Path) -> Iterator[tuple[PurePosixPath, Path]]:
+    names = sorted({d.name for plan in images.values() for d in plan.derivatives})
+    for name in names:
+        yield output_file(IMAGES_URL + name), derivative_file(folder, name)
 
 
 def _source_urls(site: Site) -> dict[str, str]:
@@ -133,7 +221,7 @@ def _extra_files(
 def _write(
     out: Path, old: Manifest, specs: list[PageSpec],
     extra: Iterator[tuple[PurePosixPath, bytes]], renderer: Renderer, jobs: int,
-    report: BuildReport,
+    report: BuildReport, linked: Iterable[tuple[PurePosixPath, Path]] = (),
 ) -> dict[str, OutputRecord]:
     """Fill a staging folder, reusing pages whose inputs did not change; swap it in."""
     staging = Staging(out)
@@ -153,6 +241,9 @@ def _write(
     for rel, data in extra:
         staging.write(rel, data)
         keys.setdefault(str(rel), "")
+    for rel, file in linked:  # image derivatives, hard-linked from the cache
+        staging.link_file(rel, file)
+        keys.setdefault(str(rel), "")
     staging.prune()
     outputs = staging.records(keys)
     report.unchanged = staging.count_unchanged(outputs)
@@ -170,3 +261,43 @@ def _unique(errors: list[SiteError]) -> list[SiteError]:
         key = (str(error.location), 0, error.message.split(": ", 1)[-1])
         seen.setdefault(key, error)
     return list(seen.values())
+
+
+@dataclass
+class DryRun:
+    """A build that wrote nothing (for `kpr-site check`)."""
+
+    site: Site | None
+    bodies: dict[str, str]
+    """Source path → body HTML with links resolved."""
+    specs: list[PageSpec]
+    errors: list[SiteError]
+    report: BuildReport
+
+
+def dry_run(
+    source: Path, options: BuildOptions, visit: Callable[[PurePosixPath, bytes], None]
+) -> DryRun:
+    """Every step of `build_site` except writing, going on past errors so that every error of
+    every step is found. `visit` receives each output file as it is made."""
+    report = BuildReport()
+    site, bodies, errors, images = prepare_with_images(source, options, report)
+    if site is None:
+        return DryRun(None, {}, [], errors, report)
+    assets = collect_assets(source)
+    specs = plan_pages(site, bodies)
+    errors += find_collisions(_claims(site, specs))
+    jinja_cache = options.cache_root(source) / "jinja" if options.use_cache else None
+    if jinja_cache:
+        jinja_cache.mkdir(parents=True, exist_ok=True)
+    renderer = Renderer(source, site.config, assets, page_globals(site), jinja_cache, images)
+    failed: list[SiteError] = []
+    for spec in specs:
+        try:
+            visit(output_file(spec.url), renderer.render(spec))
+        except SiteError as exc:
+            failed.append(exc)
+    for path, data in _extra_files(site, bodies, specs, assets):
+        visit(path, data)
+    report.pages = len(specs)
+    return DryRun(site, bodies, specs, errors + _unique(failed), report)

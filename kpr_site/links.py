@@ -10,18 +10,29 @@ from kpr_site.markup import Link
 
 __all__ = ["LinkResolver"]
 
+_CONTENT_FOLDERS = ("content/press/", "content/projects/", "content/pages/")
+
 AssetUrl = Callable[[str], str | None]
+Pictures = Callable[[str, str], str | None]
+"""(site path of an image, alt text) → its `<picture>` HTML, or None if it is no processed photo."""
 
 
 class LinkResolver:
     """`resolve(link)` → href, or SiteError; `urls` maps source paths to page URLs."""
 
     def __init__(self, root: Path, urls: Mapping[str, str], base_path: str,
-                 asset_url: AssetUrl | None = None) -> None:
+                 asset_url: AssetUrl | None = None, pictures: Pictures | None = None) -> None:
         self.root = root
         self.urls = urls
         self.base_path = base_path
         self.asset_url = asset_url
+        self.pictures = pictures
+
+    def picture(self, link: Link, alt: str) -> str | None:
+        """The `<picture>` replacing a Markdown image of a photo (markup.PictureFor)."""
+        if self.pictures is None or link.kind != "file" or link.tag != "img":
+            return None
+        return self.pictures(link.target, alt)
 
     def href(self, site_path: str, fragment: str = "") -> str:
         return self.base_path.rstrip("/") + "/" + site_path.lstrip("/") + (
@@ -42,7 +53,9 @@ class LinkResolver:
             raise SiteError(f"Der Link „{link.raw}“ zeigt aus dem Projektordner hinaus.",
                             hint="Verlinken Sie nur Dateien innerhalb der Website.")
         exists = (self.root / target).is_file()
-        if exists and target.endswith(".md"):
+        # A content file that exists but has no URL was left out as a draft; other .md files
+        # (a README, notes) are simply not published and fall through to the message below.
+        if exists and target.endswith(".md") and target.startswith(_CONTENT_FOLDERS):
             raise SiteError(f"Der Link „{link.raw}“ zeigt auf einen Entwurf (draft: true), "
                             "der nicht veröffentlicht wird.",
                             hint="Veröffentlichen Sie die Zielseite oder entfernen Sie den Link.")

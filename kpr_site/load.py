@@ -24,6 +24,7 @@ from kpr_site.fields import (
     validate_list,
 )
 from kpr_site.frontmatter import Document, decode_text, parse_yaml, split_front_matter
+from kpr_site.gallery import attach_images, load_albums
 from kpr_site.german import slugify
 from kpr_site.model import (
     PROJECT_STATUSES,
@@ -62,7 +63,7 @@ class LoadResult:
 _PRESS = {
     "title": Field(text, True), "date": Field(date, True), "summary": Field(text),
     "tags": Field(text_list), "author": Field(text), "source": Field(text),
-    "image": Field(text), "draft": Field(boolean),
+    "image": Field(text), "image_alt": Field(text), "draft": Field(boolean),
 }
 _PROJECT = {
     "title": Field(text, True), "status": Field(choice(*PROJECT_STATUSES), True),
@@ -70,7 +71,7 @@ _PROJECT = {
     "funding": Field(mapping({"program": Field(text, True), "amount_eur": Field(integer)})),
     "start": Field(date), "end": Field(date), "place": Field(text),
     "target_group": Field(text), "contact": Field(text), "image": Field(text),
-    "draft": Field(boolean),
+    "image_alt": Field(text), "draft": Field(boolean),
 }
 _PAGE = {"title": Field(text, True), "summary": Field(text), "nav_order": Field(integer),
          "draft": Field(boolean)}
@@ -89,6 +90,10 @@ def load_site(root: Path, drafts: bool = False) -> LoadResult:
     projects = _load_kind(root, "projects", _make_project, result, drafts)
     pages = _load_kind(root, "pages", _make_page, result, drafts)
     members = _load_members(root, result)
+    albums, found = load_albums(root)
+    press, found_press = attach_images(root, press, albums)
+    projects, found_projects = attach_images(root, projects, albums)
+    result.errors += found + found_press + found_projects
     if config is None:
         return result
     result.site = Site(
@@ -97,6 +102,7 @@ def load_site(root: Path, drafts: bool = False) -> LoadResult:
         projects=tuple(sorted(projects, key=lambda p: (p.title.casefold(), p.slug))),
         pages=tuple(sorted(pages, key=lambda p: (p.nav_order or 0, p.title.casefold()))),
         members=tuple(members),
+        albums=tuple(albums),
     )
     return result
 

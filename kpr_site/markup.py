@@ -29,7 +29,7 @@ from kpr_site.german import slugify
 __all__ = ["CONVERTER_VERSION", "Converted", "Link", "convert", "line_of", "resolve_links"]
 
 # Bump when the converter's output changes, so cached conversions are not reused.
-CONVERTER_VERSION = f"6/{markdown.__version__}"
+CONVERTER_VERSION = f"7/{markdown.__version__}"
 
 _SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
 _SAFE_SCHEMES = {"http", "https", "mailto", "tel"}
@@ -183,7 +183,7 @@ class _HtmlAudit(HTMLParser):
                 "Entfernen Sie das Attribut; Inhalte dürfen keine Skripte enthalten.", name))
         elif lowered.startswith(("javascript:", "vbscript:")):
             self.problems.append((
-                "Ein „javascript:“-Link ist im Inhalt nicht erlaubt.",
+                f"Ein „{lowered.split(':', 1)[0]}:“-Link ist im Inhalt nicht erlaubt.",
                 "Entfernen Sie den Link oder verwenden Sie eine normale Webadresse.",
                 value.split(":", 1)[0] + ":"))
         elif _loads(tag, name) and any(url.startswith(("http:", "https:", "//", "data:"))

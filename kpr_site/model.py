@@ -93,6 +93,11 @@ class PressRelease:
     source: str = ""
     """Where it was first published, e.g. "Pressemitteilung des Landkreises Rostock vom 10.02.2017"."""
     image: str = ""
+    """The picture as written: relative to this file, e.g. "../../gallery/sitzung/foto1.jpg"."""
+    image_alt: str = ""
+    """Its text alternative: `image_alt:`, else the album's `alt` for that photo."""
+    image_path: str = ""
+    """`image` relative to the site root ("gallery/sitzung/foto1.jpg"), set by the loader."""
     draft: bool = False
 
 
@@ -121,6 +126,9 @@ class Project:
     target_group: str = ""
     contact: str = ""
     image: str = ""
+    """As PressRelease.image."""
+    image_alt: str = ""
+    image_path: str = ""
     draft: bool = False
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +21,8 @@ class BuildOptions:
     cache_dir: Path | None = None
     """Where caches live; None means <source>/.cache."""
     use_cache: bool = True
+    progress: Callable[[int, int], None] | None = None
+    """Called as photos are processed, with (photos done, photos to do): for a progress bar."""
 
     def cache_root(self, source: Path) -> Path:
         return self.cache_dir or source / ".cache"

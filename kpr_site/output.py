@@ -96,6 +96,16 @@ class Staging:
         """Take a file over from the live output unchanged (the caller knows it is)."""
         self._link(self.out.joinpath(*path.parts), self._target(path))
 
+    def link_file(self, path: PurePosixPath, source: Path) -> None:
+        """Take a file over from outside the output (the image cache) by hard link, so it
+        costs neither memory nor a copy; across file systems it is copied."""
+        try:
+            self._link(source, self._target(path))
+        except FileNotFoundError:
+            raise
+        except OSError:  # EXDEV (another file system) or no hard links there
+            self.write(path, source.read_bytes())
+
     def write(self, path: PurePosixPath, data: bytes) -> None:
         target = self._target(path)
         live = self.out.joinpath(*path.parts)

@@ -11,6 +11,7 @@ from kpr_site.german import slugify
 from kpr_site.model import PROJECT_STATUSES, SECTORS, NavItem, PressRelease, Project, Site
 from kpr_site.urls import (
     FEED_URL,
+    GALLERY_URL,
     MEMBERS_URL,
     PROJECTS_URL,
     TOPICS_URL,
@@ -42,7 +43,7 @@ class PageSpec:
 def plan_pages(site: Site, bodies: Mapping[str, str]) -> list[PageSpec]:
     """All HTML pages, in a stable order. `bodies` maps source paths to resolved HTML."""
     return [*_home(site, bodies), *_press(site, bodies), *_projects(site, bodies),
-            *_topics(site), *_members(site, bodies), *_pages(site, bodies),
+            *_topics(site), *_members(site, bodies), *_pages(site, bodies), *_gallery(site),
             PageSpec("/404.html", "404.html", "Seite nicht gefunden",
                      "Diese Seite gibt es nicht (mehr).", {}, "(Fehlerseite)")]
 
@@ -162,3 +163,17 @@ def _pages(site: Site, bodies: Mapping[str, str]) -> Iterator[PageSpec]:
         yield PageSpec(page.url, "page.html", page.title,
                        page.summary or site.config.description,
                        {"page": page, "body": bodies.get(page.path, "")}, page.path)
+
+
+def _gallery(site: Site) -> Iterator[PageSpec]:
+    """/galerie/ (albums, newest first) and one page per album; none without albums."""
+    if not site.albums:
+        return
+    yield PageSpec(GALLERY_URL, "gallery_list.html", "Galerie",
+                   "Fotos aus der Arbeit des Kommunalen Präventionsrats.",
+                   {"albums": site.albums}, "(Galerie)")
+    for album in site.albums:
+        yield PageSpec(album.url, "gallery_album.html", album.title,
+                       album.description or f"Fotoalbum „{album.title}“ mit "
+                       f"{len(album.photos)} {'Foto' if len(album.photos) == 1 else 'Fotos'}.",
+                       {"album": album}, album.path)

@@ -1,0 +1,491 @@
+"""Responsive images: plan each photo's derivatives (pure), make them with Pillow, in parallel.
+
+A photo becomes WebP and JPEG files at the widths of `ImageSettings.widths`, named
+`<key>-<width>.<ext>`, where `key` hashes the photo's bytes together with every processing
+parameter and `PROCESSING_VERSION`. The name is the cache key: a derivative that exists under
+its name is correct, so an unchanged photo costs a lookup and browsers may cache `/bilder/…`
+forever.
+
+Widths are never upscaled. A photo wider than the largest width gets every width; a narrower
+one gets the widths below its own plus its own width, so its largest derivative is the photo at
+full size, re-encoded without metadata.
+
+Every derivative is upright (EXIF orientation applied), sRGB (embedded ICC profiles and CMYK
+converted), 8 bit per channel, the first frame only, and carries no metadata at all (no EXIF,
+GPS, XMP, ICC profile or comment). JPEG derivatives are flattened onto white; WebP keeps real
+transparency.
+
+A photo whose header claims more than MAX_PIXELS is refused before any pixel is decoded.
+This is the only module that imports PIL.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import io
+import multiprocessing
+import os
+import struct
+import tempfile
+import threading
+import time
+import warnings
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any, Protocol
+
+from PIL import Image, ImageCms, UnidentifiedImageError
+
+from kpr_site.errors import Location, SiteError
+
+__all__ = [
+    "IMAGES_URL",
+    "MAX_PIXELS",
+    "PROCESSING_VERSION",
+    "Derivative",
+    "ImagePlan",
+    "ImageSettings",
+    "MakeReport",
+    "Memo",
+    "Progress",
+    "derivative_file",
+    "derivative_widths",
+    "inspect_image",
+    "make_images",
+    "picture_html",
+    "plan_image",
+    "plan_images",
+    "render_derivatives",
+]
+
+# Bump when the pixels or bytes of derivatives change for the same parameters.
+PROCESSING_VERSION = "1"
+# 50 megapixels: above every phone and most system cameras (a 45-MP full-frame photo passes);
+# decoding it takes ≈150 MB. Anything bigger is almost surely a mistake or a decompression bomb.
+MAX_PIXELS = 50_000_000
+IMAGES_URL = "/bilder/"
+
+_FORMATS = ("JPEG", "PNG", "GIF", "WEBP")
+_EXTENSIONS = {"webp": "webp", "jpeg": "jpg"}
+_MIME = {"webp": "image/webp", "jpeg": "image/jpeg"}
+# EXIF orientation → the transpose that makes the photo upright (as ImageOps.exif_transpose).
+_TRANSPOSE = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM, 5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE, 8: Image.Transpose.ROTATE_90,
+}
+# Pillow's ways of saying "this file is damaged" while decoding.
+_DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, struct.error, IndexError)
+
+Progress = Callable[[int, int], None]
+"""Called after each photo is made with (photos done, photos to make)."""
+
+
+@dataclass(frozen=True)
+class ImageSettings:
+    """How derivatives are made. Every field is part of the derivatives' names."""
+
+    widths: tuple[int, ...] = (320, 640, 1024, 1600)
+    jpeg_quality: int = 82
+    webp_quality: int = 80
+    webp_method: int = 2
+    """libwebp effort 0–6. Measured on 12-MP photos: method 4 (libwebp's default) makes the
+    WebP files 5 % smaller but the whole photo 55 % slower (0.32 s instead of 0.20 s)."""
+
+    def key(self, source_digest: str) -> str:
+        """The 16-hex-digit name prefix of one photo's derivatives."""
+        params = (PROCESSING_VERSION, source_digest, self.jpeg_quality, self.webp_quality,
+                  self.webp_method)
+        return hashlib.sha256(repr(params).encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Derivative:
+    """One file made from a photo: a width in one format."""
+
+    name: str
+    """File name, e.g. "3f2a9c0d1e2b4a5f-640.webp"; also its name in the cache."""
+    width: int
+    height: int
+    format: str
+    """"webp" or "jpeg"."""
+
+    @property
+    def url(self) -> str:
+        return IMAGES_URL + self.name
+
+    @property
+    def mime(self) -> str:
+        return _MIME[self.format]
+
+
+@dataclass(frozen=True)
+class ImagePlan:
+    """A source photo and the derivatives it gets."""
+
+    source: str
+    """Path relative to the site root, e.g. "gallery/sitzung/foto1.jpg"."""
+    digest: str
+    """SHA-256 of the source file's bytes."""
+    width: int
+    """Upright width of the source, in pixels."""
+    height: int
+    derivatives: tuple[Derivative, ...]
+
+    def variants(self, format: str) -> tuple[Derivative, ...]:
+        """The derivatives of one format, narrowest first."""
+        return tuple(sorted((d for d in self.derivatives if d.format == format),
+                            key=lambda d: d.width))
+
+    @property
+    def largest(self) -> Derivative:
+        """The widest JPEG: the link target of a thumbnail, readable by every browser."""
+        return self.variants("jpeg")[-1]
+
+    def srcset(self, format: str, href: Callable[[str], str] = str) -> str:
+        return ", ".join(f"{href(d.url)} {d.width}w" for d in self.variants(format))
+
+
+def derivative_widths(width: int, wanted: Iterable[int]) -> tuple[int, ...]:
+    """The widths a photo `width` pixels wide gets: never wider than the photo itself."""
+    wanted = sorted(set(wanted))
+    widths = [w for w in wanted if w < width]
+    if not wanted or width <= wanted[-1]:
+        widths.append(width)
+    return tuple(widths)
+
+
+def plan_image(source: str, digest: str, width: int, height: int,
+               settings: ImageSettings) -> ImagePlan:
+    """Pure: the derivatives of a photo, from its content hash and upright size."""
+    key = settings.key(digest)
+    derivatives = tuple(
+        Derivative(f"{key}-{w}.{_EXTENSIONS[fmt]}", w, max(1, round(height * w / width)), fmt)
+        for w in derivative_widths(width, settings.widths) for fmt in ("webp", "jpeg"))
+    return ImagePlan(source, digest, width, height, derivatives)
+
+
+def derivative_file(folder: Path, name: str) -> Path:
+    """Where a derivative lives in the cache folder (two-character fan-out)."""
+    return folder / name[:2] / name
+
+
+def picture_html(plan: ImagePlan, alt: str, sizes: str, href: Callable[[str], str] = str,
+                 lazy: bool = True) -> str:
+    """A `<picture>`: WebP and JPEG srcsets, explicit size (no layout shift), lazy if asked."""
+    jpeg = plan.variants("jpeg")
+    fallback = max((d for d in jpeg if d.width <= 1024), key=lambda d: d.width, default=jpeg[0])
+    largest = jpeg[-1]
+    attrs = {"src": href(fallback.url), "srcset": plan.srcset("jpeg", href), "sizes": sizes,
+             "width": str(largest.width), "height": str(largest.height), "alt": alt}
+    if lazy:
+        attrs |= {"loading": "lazy", "decoding": "async"}
+    img = " ".join(f'{name}="{html.escape(value)}"' for name, value in attrs.items())
+    return (f'<picture><source type="image/webp" srcset="{html.escape(plan.srcset("webp", href))}" '
+            f'sizes="{html.escape(sizes)}"><img {img}></picture>')
+
+
+# ---------- inspecting sources: header only ----------
+
+
+class Memo(Protocol):
+    """A key → JSON value store (kpr_site.cache.JsonCache); it may forget anything."""
+
+    def get(self, key: str) -> Any | None: ...
+
+    def put(self, key: str, value: Any) -> None: ...
+
+
+def plan_images(root: Path, paths: Iterable[str], memo: Memo,
+                settings: ImageSettings) -> tuple[dict[str, ImagePlan], list[SiteError]]:
+    """Plan every photo; problems with a photo (empty, no image, too big) are collected.
+
+    `memo` remembers (file, size, mtime) → content hash and content hash → size, so an
+    unchanged photo is neither read nor decoded again.
+    """
+    plans: dict[str, ImagePlan] = {}
+    errors: list[SiteError] = []
+    for path in paths:
+        try:
+            digest, width, height = _source_info(root / path, path, memo)
+        except SiteError as exc:
+            errors.append(exc)
+            continue
+        plans[path] = plan_image(path, digest, width, height, settings)
+    return plans, errors
+
+
+def _source_info(file: Path, path: str, memo: Memo) -> tuple[str, int, int]:
+    try:
+        st = file.stat()
+    except OSError:
+        raise SiteError("Die Bilddatei gibt es nicht.", Location(path),
+                        "Prüfen Sie den Dateinamen und den Pfad.") from None
+    stat_key = _hash("stat", str(file.absolute()), st.st_size, st.st_mtime_ns, st.st_ctime_ns,
+                     st.st_ino)
+    digest, data = memo.get(stat_key), None
+    if not isinstance(digest, str):
+        data = _read(file, path)
+        digest = hashlib.sha256(data).hexdigest()
+    size_key = _hash("size", PROCESSING_VERSION, digest)
+    size = memo.get(size_key)
+    if not (isinstance(size, list) and len(size) == 2 and all(isinstance(v, int) for v in size)):
+        size = list(inspect_image(data if data is not None else _read(file, path), path))
+        memo.put(size_key, size)
+    if data is not None:  # remembered only once the photo has passed inspection
+        memo.put(stat_key, digest)
+    return digest, size[0], size[1]
+
+
+def _hash(*parts: object) -> str:
+    return hashlib.sha256(repr(parts).encode()).hexdigest()
+
+
+def _read(file: Path, path: str) -> bytes:
+    try:
+        return file.read_bytes()
+    except OSError as exc:
+        raise SiteError(f"Die Bilddatei lässt sich nicht lesen ({exc.strerror}).", Location(path),
+                        "Prüfen Sie, ob die Datei vorhanden und lesbar ist.") from exc
+
+
+def inspect_image(data: bytes, path: str) -> tuple[int, int]:
+    """The upright size of an image, read from its header; SiteError if it is unusable."""
+    image = _open(data, path)
+    orientation = _orientation(image, path)
+    width, height = image.size
+    return (height, width) if orientation in (5, 6, 7, 8) else (width, height)
+
+
+def _open(data: bytes, path: str) -> Image.Image:
+    """Open without decoding pixels, refusing what is empty, not an image, or too big."""
+    if not data:
+        raise SiteError("Die Bilddatei ist leer (0 Byte).", Location(path),
+                        "Kopieren Sie das Foto erneut hierher oder löschen Sie die leere Datei.")
+    with warnings.catch_warnings():
+        # Our own limit (MAX_PIXELS) is lower than Pillow's warning threshold and checked below.
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        try:
+            image = Image.open(io.BytesIO(data), formats=_FORMATS)
+        except Image.DecompressionBombError:
+            raise _too_big(path, None) from None
+        except UnidentifiedImageError:
+            raise SiteError(
+                "Die Datei ist kein Bild, obwohl ihr Name auf eine Bildendung endet.",
+                Location(path),
+                "Erlaubt sind JPEG-, PNG-, GIF- und WebP-Bilder. Exportieren Sie das Foto in "
+                "einem dieser Formate oder entfernen Sie die Datei.") from None
+        except _DECODE_ERRORS as exc:
+            raise _damaged(path) from exc
+    if image.width * image.height > MAX_PIXELS:
+        raise _too_big(path, image.size)
+    return image
+
+
+def _too_big(path: str, size: tuple[int, int] | None) -> SiteError:
+    pillow_limit = 2 * (Image.MAX_IMAGE_PIXELS or 0) // 1_000_000  # where Pillow itself refuses
+    claim = f"{size[0]} × {size[1]} Pixel" if size else f"mehr als {pillow_limit} Megapixel"
+    return SiteError(
+        f"Das Bild ist laut Dateikopf zu groß ({claim}); erlaubt sind höchstens "
+        f"{MAX_PIXELS // 1_000_000} Megapixel.", Location(path),
+        "Verkleinern Sie das Foto vor dem Einstellen (z. B. auf 4000 Pixel Breite). Eine "
+        "unglaubwürdige Größe kann auch auf eine beschädigte oder manipulierte Datei hindeuten.")
+
+
+def _damaged(path: str) -> SiteError:
+    return SiteError("Die Bilddatei ist beschädigt oder unvollständig.", Location(path),
+                     "Kopieren Sie das Foto erneut von der Kamera oder aus der Originalquelle; "
+                     "prüfen Sie, ob es sich in einem Bildprogramm öffnen lässt.")
+
+
+def _orientation(image: Image.Image, path: str) -> int:
+    """EXIF orientation from the header. PNGs whose EXIF follows the pixels count as upright,
+    so that inspecting them never decodes (the same rule holds when making them)."""
+    if image.format == "PNG" and "exif" not in image.info:
+        return 1
+    try:
+        value = image.getexif().get(0x0112, 1)
+    except _DECODE_ERRORS as exc:
+        raise _damaged(path) from exc
+    return value if isinstance(value, int) and value in range(1, 9) else 1
+
+
+# ---------- making derivatives ----------
+
+
+def render_derivatives(data: bytes, plan: ImagePlan,
+                       settings: ImageSettings) -> Iterator[tuple[Derivative, bytes]]:
+    """Decode once (JPEG at the smallest DCT scale that suffices), then encode every derivative."""
+    image, icc, orientation = _decoded(data, plan)
+    sizes = sorted({(d.width, d.height) for d in plan.derivatives}, reverse=True)
+    for index, size in enumerate(sizes):
+        if index == 0:
+            image = _first_size(image, size, orientation, icc)
+        elif image.size != size:
+            # Each smaller size is made from the previous one: ≈2x faster than from the
+            # decoded photo every time, and indistinguishable after at least a 1.5x step.
+            image = image.resize(size, Image.Resampling.LANCZOS)
+        for derivative in plan.derivatives:
+            if (derivative.width, derivative.height) == size:
+                yield derivative, _encode(image, derivative.format, settings)
+
+
+def _first_size(image: Image.Image, size: tuple[int, int], orientation: int,
+                icc: bytes | None) -> Image.Image:
+    """The largest derivative: resized while still stored sideways, then turned upright and
+    converted to sRGB, so neither step touches the full-size photo (a 12-MP portrait photo
+    peaks at ≈70 MB instead of ≈130 MB)."""
+    stored = size[::-1] if orientation in (5, 6, 7, 8) else size
+    if image.size != stored:
+        image = image.resize(stored, Image.Resampling.LANCZOS)
+    if orientation in _TRANSPOSE:
+        image = image.transpose(_TRANSPOSE[orientation])
+    return _to_srgb(image, icc)
+
+
+def _decoded(data: bytes, plan: ImagePlan) -> tuple[Image.Image, bytes | None, int]:
+    """The photo as stored, 8 bit per channel, with its ICC profile and EXIF orientation."""
+    image = _open(data, plan.source)
+    orientation = _orientation(image, plan.source)
+    largest = max(plan.derivatives, key=lambda d: d.width)
+    target = (largest.width, largest.height)
+    # draft() lets libjpeg decode at 1/2, 1/4 or 1/8 scale: a 4000 × 3000 photo for a
+    # 1600-px derivative is decoded at 2000 × 1500, a quarter of the pixels.
+    image.draft(None, target[::-1] if orientation in (5, 6, 7, 8) else target)
+    try:
+        image.load()
+    except _DECODE_ERRORS as exc:
+        raise _damaged(plan.source) from exc
+    return _eight_bit(image), image.info.get("icc_profile") or None, orientation
+
+
+def _eight_bit(image: Image.Image) -> Image.Image:
+    """Any mode → L, LA, RGB, RGBA or CMYK; 16-bit values scaled, palettes expanded."""
+    if image.mode.startswith("I"):  # 16-bit PNGs: Pillow's own conversion clips to white
+        return image.convert("I").point(lambda v: v * (1 / 256)).convert("L")
+    if image.mode in ("P", "PA", "1"):
+        alpha = image.mode == "PA" or "transparency" in image.info
+        return image.convert("RGBA" if alpha else "RGB")
+    if image.mode in ("L", "RGB") and "transparency" in image.info:
+        return image.convert("RGBA")
+    if image.mode in ("L", "LA", "RGB", "RGBA", "CMYK"):
+        return image
+    return image.convert("RGB")
+
+
+@cache
+def _srgb_profile() -> ImageCms.ImageCmsProfile:
+    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
+
+
+def _to_srgb(image: Image.Image, icc: bytes | None) -> Image.Image:
+    """Convert to sRGB with the embedded profile; RGB, or RGBA if anything is transparent."""
+    mode = "RGBA" if image.mode in ("LA", "RGBA") else "RGB"
+    if mode == "RGBA" and image.getchannel("A").getextrema() == (255, 255):
+        mode = "RGB"
+    if icc:
+        try:
+            source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+            converted = ImageCms.profileToProfile(image, source, _srgb_profile(), outputMode=mode)
+        except (ImageCms.PyCMSError, OSError, ValueError, TypeError):
+            converted = None  # a profile that does not fit the pixels: read them as sRGB
+        if converted is not None:
+            return converted
+    return image if image.mode == mode else image.convert(mode)
+
+
+def _encode(image: Image.Image, format: str, settings: ImageSettings) -> bytes:
+    buffer = io.BytesIO()
+    if format == "jpeg":
+        if image.mode == "RGBA":
+            flat = Image.new("RGB", image.size, (255, 255, 255))
+            flat.paste(image, mask=image.getchannel("A"))
+            image = flat
+        image.info = {}  # nothing of the source's metadata may travel along
+        image.save(buffer, "JPEG", quality=settings.jpeg_quality, optimize=True, progressive=True)
+    else:
+        image.info = {}
+        image.save(buffer, "WEBP", quality=settings.webp_quality, method=settings.webp_method)
+    return buffer.getvalue()
+
+
+@dataclass(frozen=True)
+class MakeReport:
+    made: int
+    """Photos whose derivatives were made now."""
+    cached: int
+    """Photos whose derivatives were all in the cache already."""
+    seconds: float
+    errors: tuple[SiteError, ...] = ()
+
+
+def make_images(root: Path, plans: Iterable[ImagePlan], folder: Path, settings: ImageSettings,
+                jobs: int, progress: Progress | None = None) -> MakeReport:
+    """Make the derivatives missing from `folder`, one photo per task on `jobs` processes."""
+    started = time.perf_counter()
+    unique = {plan.digest: plan for plan in plans}  # the same photo used twice is made once
+    todo = [plan for plan in unique.values()
+            if not all(derivative_file(folder, d.name).is_file() for d in plan.derivatives)]
+    errors: list[SiteError] = []
+    if progress is not None and todo:
+        progress(0, len(todo))
+    for done, (plan, problem) in enumerate(_run(root, todo, folder, settings, jobs), 1):
+        if problem is not None:
+            errors.append(SiteError(problem[0], Location(plan.source), problem[1]))
+        if progress is not None:
+            progress(done, len(todo))
+    return MakeReport(len(todo) - len(errors), len(unique) - len(todo),
+                      time.perf_counter() - started, tuple(errors))
+
+
+_Task = tuple[Path, ImagePlan, Path, ImageSettings]
+
+
+def _run(root: Path, todo: list[ImagePlan], folder: Path, settings: ImageSettings,
+         jobs: int) -> Iterator[tuple[ImagePlan, tuple[str, str] | None]]:
+    tasks: list[_Task] = [(root / plan.source, plan, folder, settings) for plan in todo]
+    # Forking while other threads run (the watcher and web server of `kpr-site serve`) can
+    # deadlock a worker; then the photos are made here, one after the other (as parallel.py).
+    forkable = "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
+    if jobs <= 1 or len(tasks) <= 1 or not forkable:
+        for task in tasks:
+            yield task[1], _make_one(task)
+        return
+    # Fork: workers share the imported Pillow. Each task is one photo, so at most `jobs`
+    # photos are decoded at once and memory does not grow with their number.
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(max_workers=min(jobs, len(tasks)), mp_context=context) as pool:
+        futures = {pool.submit(_make_one, task): task[1] for task in tasks}
+        for future in as_completed(futures):
+            yield futures[future], future.result()
+
+
+def _make_one(task: _Task) -> tuple[str, str] | None:
+    """Worker: make and store one photo's derivatives; a problem comes back as (message, hint)."""
+    file, plan, folder, settings = task
+    try:
+        data = _read(file, plan.source)
+        if hashlib.sha256(data).hexdigest() != plan.digest:
+            raise SiteError("Die Bilddatei wurde während des Builds geändert.",
+                            Location(plan.source), "Starten Sie den Build erneut.")
+        for derivative, encoded in render_derivatives(data, plan, settings):
+            _write_atomic(derivative_file(folder, derivative.name), encoded)
+    except SiteError as exc:  # SiteError is a frozen dataclass and does not survive pickling
+        return exc.message, exc.hint or ""
+    return None
+
+
+def _write_atomic(target: Path, data: bytes) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
