@@ -33,7 +33,7 @@ from kpr_site.manifest import (
     manifest_path,
 )
 from kpr_site.markup import Link
-from kpr_site.model import Site
+from kpr_site.model import Page, PressRelease, Project, Site
 from kpr_site.options import BuildOptions, settings_key
 from kpr_site.output import Staging, build_lock, check_output_dir
 from kpr_site.pages import PageSpec, page_globals, plan_pages
@@ -194,7 +194,8 @@ def _derivatives(images: dict[str, ImagePlan], folder: Path) -> Iterator[tuple[P
 
 
 def _source_urls(site: Site) -> dict[str, str]:
-    urls = {item.path: item.url for item in (*site.press, *site.projects, *site.pages)}
+    items: tuple[PressRelease | Project | Page, ...] = (*site.press, *site.projects, *site.pages)
+    urls = {item.path: item.url for item in items}
     urls["content/site.yaml"] = "/"
     urls[MEMBERS_PATH] = MEMBERS_URL
     return urls

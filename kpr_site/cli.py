@@ -57,6 +57,14 @@ def _add_site_options(parser: argparse.ArgumentParser) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code (argparse's exits included)."""
+    try:
+        return _main(argv)
+    except SystemExit as exc:  # --help and usage errors: argparse exits, we return
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     if args.version:
@@ -72,8 +80,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _build(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    from kpr_site.errors import SiteError
     from kpr_site.manifest import load_manifest, manifest_path
     from kpr_site.options import BuildOptions, check_paths, settings_key
+    from kpr_site.output import check_output_dir
 
     source: Path = args.source
     out: Path = args.out or source / "build"
@@ -83,8 +93,11 @@ def _build(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         parser.error("--jobs muss 0 oder größer sein")
     try:
         check_paths(source, out)
+        check_output_dir(out)
     except ValueError as exc:
         parser.error(str(exc))
+    except SiteError as exc:  # a wrong --out is a usage error: exit 2, like argparse's
+        parser.error(f"{exc.message} {exc.hint or ''}".strip())
     base_url = _base_url(parser, args.base_url) if args.base_url else None
     options = BuildOptions(drafts=args.drafts, base_url=base_url, jobs=args.jobs,
                            cache_dir=args.cache_dir, use_cache=not args.no_cache,

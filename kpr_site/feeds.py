@@ -51,7 +51,7 @@ def atom_feed(site: Site, bodies: Mapping[str, str]) -> bytes:
         # xml:base makes the body's root-relative links resolve for feed readers.
         _sub(entry, f"{{{ATOM}}}content", bodies.get(release.path, ""), type="html",
              **{"{http://www.w3.org/XML/1998/namespace}base": site.config.base_url})
-    return ET.tostring(feed, encoding="utf-8", xml_declaration=True) + b"\n"
+    return bytes(ET.tostring(feed, encoding="utf-8", xml_declaration=True)) + b"\n"
 
 
 def sitemap(site: Site, urls: Iterable[str]) -> bytes:
@@ -59,7 +59,7 @@ def sitemap(site: Site, urls: Iterable[str]) -> bytes:
     root = ET.Element(f"{{{SITEMAP}}}urlset")
     for url in sorted(urls):
         _sub(_sub(root, f"{{{SITEMAP}}}url"), f"{{{SITEMAP}}}loc", _abs(site, url))
-    return ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"
+    return bytes(ET.tostring(root, encoding="utf-8", xml_declaration=True)) + b"\n"
 
 
 def robots_txt(site: Site) -> bytes:

@@ -21,7 +21,7 @@ KeyPath = tuple[str | int, ...]
 _BaseLoader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml is ~8x faster
 
 
-class _Loader(_BaseLoader):  # type: ignore[misc,valid-type]
+class _Loader(_BaseLoader):  # type: ignore[misc]
     """Safe loader that keeps timestamps as plain strings."""
 
 

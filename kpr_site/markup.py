@@ -71,7 +71,7 @@ class Converted:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Converted:
         return cls(data["html"], tuple(Link(*link) for link in data["links"]),
-                   tuple(data["anchors"]), tuple(tuple(p) for p in data["problems"]))  # type: ignore[misc]
+                   tuple(data["anchors"]), tuple(tuple(p) for p in data["problems"]))
 
 
 class _LinkCollector(Treeprocessor):
