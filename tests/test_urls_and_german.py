@@ -201,7 +201,18 @@ def test_slugs_are_lowercase_ascii_words_joined_by_hyphens(text):
 
 def test_straight_double_quotes_become_german_quotes():
     html = convert('Er sagte "Hallo Welt".', "content/pages/a.md").html
-    assert "&bdquo;Hallo Welt&ldquo;" in html
+    assert "„Hallo Welt“" in html
+
+
+@pytest.mark.parametrize(("markdown", "expected"), [
+    ('"**fett**" und ("Klammer")', "„<strong>fett</strong>“ und („Klammer“)"),
+    ("geht's weiter ... gleich -- sofort --- jetzt", "geht’s weiter … gleich – sofort — jetzt"),
+    ('`"code"` bleibt', '<code>"code"</code> bleibt'),
+    ('Er sagte \\"roh\\"', 'Er sagte "roh"'),
+    ("'einfach' zitiert", "‚einfach’ zitiert"),
+])
+def test_typography_follows_german_rules_and_spares_code(markdown, expected):
+    assert expected in convert(markdown, "content/pages/a.md").html
 
 
 def test_german_quotes_reach_the_page(make_site, build):
