@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 
 from kpr_site.bodies import convert_sources, resolve_bodies
-from kpr_site.cache import JsonCache
+from kpr_site.cache import JsonCache, PackCache, code_version
 from kpr_site.errors import BuildFailed, Location, SiteError
 from kpr_site.feeds import atom_feed, robots_txt, sitemap
 from kpr_site.gallery import referenced_images
@@ -118,7 +118,14 @@ def prepare_with_images(
     source: Path, options: BuildOptions, report: BuildReport
 ) -> tuple[Site | None, dict[str, str], list[SiteError], dict[str, ImagePlan]]:
     """`prepare`, and the derivatives planned for every image the site uses."""
-    loaded = load_site(source, drafts=options.drafts)
+    memo_file = options.cache_root(source) / "frontmatter.json" if options.use_cache else None
+    memo = PackCache(memo_file, code_version())
+    loaded = load_site(source, drafts=options.drafts, memo=memo)
+    memo.save()
+    if memo.damaged:
+        report.warnings.append(SiteError(
+            "Der Zwischenspeicher der Kopfdaten war beschädigt und wurde ignoriert.",
+            Location(str(memo_file)), severity="warning"))
     site = loaded.site
     if site is not None and options.base_url:
         site = replace(site, config=replace(site.config, base_url=options.base_url))

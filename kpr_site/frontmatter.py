@@ -7,14 +7,20 @@ of PyYAML failing with a bare ValueError.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import yaml
 
 from kpr_site.errors import Location, SiteError
 
-__all__ = ["Document", "KeyPath", "YamlData", "decode_text", "parse_yaml", "split_front_matter"]
+__all__ = [
+    "Document", "KeyPath", "YamlData", "YamlMemo", "decode_text", "parse_yaml", "parse_yaml_memo",
+    "split_front_matter",
+]
 
 KeyPath = tuple[str | int, ...]
 
@@ -153,7 +159,35 @@ def _explain(problem: str) -> str:
     return f"YAML meldet „{problem}“" if problem else "unbekannter Fehler"
 
 
-def split_front_matter(text: str, path: str) -> Document:
+class YamlMemo(Protocol):
+    """A store for parsed YAML by content hash (kpr_site.cache.PackCache)."""
+
+    def get(self, key: str) -> Any | None: ...
+    def put(self, key: str, value: Any) -> None: ...
+
+
+def parse_yaml_memo(text: str, path: str, first_line: int, memo: YamlMemo | None) -> YamlData:
+    """`parse_yaml`, answered from `memo` when the same text was parsed before.
+
+    Only successful parses are stored (errors are always found afresh), and only values
+    that survive JSON unchanged — YAML can make int keys or bytes, JSON cannot.
+    """
+    if memo is None:
+        return parse_yaml(text, path, first_line)
+    key = hashlib.sha256(text.encode()).hexdigest()
+    cached = memo.get(key)
+    if cached is not None:
+        value, lines = cached
+        return YamlData(value, {tuple(entry[:-1]): entry[-1] + first_line for entry in lines})
+    data = parse_yaml(text, path, first_line)
+    entry = [data.value, [[*k, line - first_line] for k, line in data.lines.items()]]
+    with contextlib.suppress(TypeError, ValueError):
+        if json.loads(json.dumps(entry)) == entry:
+            memo.put(key, entry)
+    return data
+
+
+def split_front_matter(text: str, path: str, memo: YamlMemo | None = None) -> Document:
     """Split `---` front matter from the Markdown body and parse it."""
     lines = text.split("\n")
     if lines[0].strip() != "---":
@@ -165,7 +199,7 @@ def split_front_matter(text: str, path: str) -> Document:
         )
     for index in range(1, len(lines)):
         if lines[index].strip() in ("---", "..."):
-            meta = parse_yaml("\n".join(lines[1:index]), path, first_line=2)
+            meta = parse_yaml_memo("\n".join(lines[1:index]), path, 2, memo)
             if meta.value is None:
                 meta = YamlData({}, {(): 2})
             if not isinstance(meta.value, dict):

@@ -23,7 +23,7 @@ from kpr_site.fields import (
     validate,
     validate_list,
 )
-from kpr_site.frontmatter import Document, decode_text, parse_yaml, split_front_matter
+from kpr_site.frontmatter import Document, YamlMemo, decode_text, parse_yaml, split_front_matter
 from kpr_site.gallery import attach_images, load_albums
 from kpr_site.german import slugify
 from kpr_site.model import (
@@ -79,16 +79,17 @@ _MEMBER = {"name": Field(text, True), "sector": Field(choice(*SECTORS), True),
            "role": Field(text), "function": Field(text), "organisation": Field(text)}
 
 
-def load_site(root: Path, drafts: bool = False) -> LoadResult:
-    """Read content/ below `root`. Drafts are left out unless `drafts` is true."""
+def load_site(root: Path, drafts: bool = False, memo: YamlMemo | None = None) -> LoadResult:
+    """Read content/ below `root`. Drafts are left out unless `drafts` is true; `memo`
+    remembers parsed front matter between builds."""
     config, config_data, errors = load_config(root)
     result = LoadResult(None, errors=errors)
     if config and config.intro and config_data:
         line = config_data.line("intro") or 1
         result.sources[CONFIG_PATH] = Source(CONFIG_PATH, config.intro, line)
-    press = _load_kind(root, "press", _make_press, result, drafts)
-    projects = _load_kind(root, "projects", _make_project, result, drafts)
-    pages = _load_kind(root, "pages", _make_page, result, drafts)
+    press = _load_kind(root, "press", _make_press, result, drafts, memo)
+    projects = _load_kind(root, "projects", _make_project, result, drafts, memo)
+    pages = _load_kind(root, "pages", _make_page, result, drafts, memo)
     members = _load_members(root, result)
     albums, found = load_albums(root)
     press, found_press = attach_images(root, press, albums)
@@ -120,11 +121,13 @@ def content_files(root: Path, kind: str) -> Iterator[tuple[Path, str]]:
 Maker = Callable[[str, dict[str, Any], Document], Any]
 
 
-def _load_kind(root: Path, kind: str, make: Maker, result: LoadResult, drafts: bool) -> list[Any]:
+def _load_kind(
+    root: Path, kind: str, make: Maker, result: LoadResult, drafts: bool, memo: YamlMemo | None
+) -> list[Any]:
     items = []
     for file, path in content_files(root, kind):
         try:
-            doc = split_front_matter(decode_text(file.read_bytes(), path), path)
+            doc = split_front_matter(decode_text(file.read_bytes(), path), path, memo)
             item = make(path, _checked(doc, path, _SCHEMAS[kind]), doc)
         except SiteError as exc:
             result.errors.append(exc)

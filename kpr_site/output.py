@@ -81,26 +81,31 @@ class Staging:
         self.dir = out.parent / f".{out.name}.next"
         self.dir.mkdir(parents=True, exist_ok=True)
         self.paths: set[str] = set()
-        self._made: set[Path] = {self.dir}
+        # Plain strings and os calls below: these run once per output file (10,000 pages:
+        # pathlib's object overhead alone was ~0.5 s).
+        self._out, self._dir = str(out), str(self.dir)
+        self._made: set[str] = {self._dir}
 
-    def _target(self, path: PurePosixPath) -> Path:
-        self.paths.add(str(path))
-        return self.dir.joinpath(*path.parts)
+    def _target(self, path: PurePosixPath) -> str:
+        rel = str(path)
+        self.paths.add(rel)
+        return os.path.join(self._dir, rel)
 
-    def _parent(self, target: Path) -> None:
-        if target.parent not in self._made:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            self._made.add(target.parent)
+    def _parent(self, target: str) -> None:
+        parent = os.path.dirname(target)
+        if parent not in self._made:
+            os.makedirs(parent, exist_ok=True)
+            self._made.add(parent)
 
     def reuse(self, path: PurePosixPath) -> None:
         """Take a file over from the live output unchanged (the caller knows it is)."""
-        self._link(self.out.joinpath(*path.parts), self._target(path))
+        self._link(os.path.join(self._out, str(path)), self._target(path))
 
     def link_file(self, path: PurePosixPath, source: Path) -> None:
         """Take a file over from outside the output (the image cache) by hard link, so it
         costs neither memory nor a copy; across file systems it is copied."""
         try:
-            self._link(source, self._target(path))
+            self._link(str(source), self._target(path))
         except FileNotFoundError:
             raise
         except OSError:  # EXDEV (another file system) or no hard links there
@@ -108,26 +113,26 @@ class Staging:
 
     def write(self, path: PurePosixPath, data: bytes) -> None:
         target = self._target(path)
-        live = self.out.joinpath(*path.parts)
+        live = os.path.join(self._out, str(path))
         if _same_bytes(live, data):
             self._link(live, target)
             return
         self._parent(target)
-        tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
-        with tmp.open("wb") as handle:
+        tmp = f"{target}.tmp-{os.getpid()}"
+        with open(tmp, "wb") as handle:
             handle.write(data)
         os.replace(tmp, target)
 
-    def _link(self, live: Path, target: Path) -> None:
+    def _link(self, live: str, target: str) -> None:
         try:
-            if target.stat().st_ino == live.stat().st_ino:
+            if os.stat(target).st_ino == os.stat(live).st_ino:
                 return  # unchanged in the last build too: nothing to do
         except FileNotFoundError:
             pass
         self._parent(target)
-        tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
+        tmp = f"{target}.tmp-{os.getpid()}"
         with suppress(FileNotFoundError):
-            tmp.unlink()
+            os.unlink(tmp)
         os.link(live, tmp)
         os.replace(tmp, target)
 
@@ -150,7 +155,7 @@ class Staging:
         """(key, size, mtime_ns, inode) of every staged file, for the build manifest."""
         records = {}
         for rel in sorted(self.paths):
-            stat = self.dir.joinpath(rel).stat()
+            stat = os.stat(os.path.join(self._dir, rel))
             records[rel] = (keys.get(rel, ""), stat.st_size, stat.st_mtime_ns, stat.st_ino)
         return records
 
@@ -159,7 +164,7 @@ class Staging:
         count = 0
         for rel, record in records.items():
             with suppress(OSError):
-                count += self.out.joinpath(rel).stat().st_ino == record[3]
+                count += os.stat(os.path.join(self._out, rel)).st_ino == record[3]
         return count
 
     def commit(self) -> None:
@@ -173,11 +178,12 @@ class Staging:
             os.rename(old, self.dir)
 
 
-def _same_bytes(path: Path, data: bytes) -> bool:
+def _same_bytes(path: str, data: bytes) -> bool:
     try:
-        if path.stat().st_size != len(data):
+        if os.stat(path).st_size != len(data):
             return False
-        return path.read_bytes() == data
+        with open(path, "rb") as handle:
+            return handle.read() == data
     except OSError:
         return False
 
