@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
@@ -37,7 +37,7 @@ from kpr_site.model import Page, PressRelease, Project, Site
 from kpr_site.options import BuildOptions, settings_key
 from kpr_site.output import Staging, build_lock, check_output_dir
 from kpr_site.pages import PageSpec, page_globals, plan_pages
-from kpr_site.parallel import default_jobs, render_pages
+from kpr_site.parallel import default_jobs, map_ranges
 from kpr_site.render import Assets, Renderer, collect_assets
 from kpr_site.urls import FEED_URL, MEMBERS_URL, find_collisions, output_file
 
@@ -243,7 +243,7 @@ def _write(
         else:
             todo.append((spec, rel))
     staging.paths.update(str(rel) for _, rel in todo)  # workers write them; we must know
-    errors = render_pages(staging, renderer, todo, jobs)
+    errors = _render_pages(staging, renderer, todo, jobs)
     if errors:
         raise BuildFailed(_unique(errors))
     for rel, data in extra:
@@ -260,6 +260,25 @@ def _write(
     report.files = len(outputs)
     report.rendered = len(todo)
     return outputs
+
+
+def _render_pages(
+    staging: Staging, renderer: Renderer, todo: Sequence[tuple[PageSpec, PurePosixPath]],
+    jobs: int,
+) -> list[SiteError]:
+    """Render pages straight into the staging folder (in worker processes for many pages);
+    returns template errors."""
+
+    def work(start: int, stop: int) -> list[SiteError]:
+        errors = []
+        for spec, rel in todo[start:stop]:
+            try:
+                staging.write(rel, renderer.render(spec))
+            except SiteError as exc:
+                errors.append(exc)
+        return errors
+
+    return [error for found in map_ranges(work, len(todo), jobs) for error in found]
 
 
 def _unique(errors: list[SiteError]) -> list[SiteError]:

@@ -24,15 +24,13 @@ from __future__ import annotations
 import hashlib
 import html
 import io
-import multiprocessing
 import os
 import struct
 import tempfile
-import threading
 import time
 import warnings
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import as_completed
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -41,6 +39,7 @@ from typing import Any, Protocol
 from PIL import Image, ImageCms, UnidentifiedImageError
 
 from kpr_site.errors import Location, SiteError
+from kpr_site.parallel import can_fork, process_pool
 
 __all__ = [
     "IMAGES_URL",
@@ -448,17 +447,14 @@ _Task = tuple[Path, ImagePlan, Path, ImageSettings]
 def _run(root: Path, todo: list[ImagePlan], folder: Path, settings: ImageSettings,
          jobs: int) -> Iterator[tuple[ImagePlan, tuple[str, str] | None]]:
     tasks: list[_Task] = [(root / plan.source, plan, folder, settings) for plan in todo]
-    # Forking while other threads run (the watcher and web server of `kpr-site serve`) can
-    # deadlock a worker; then the photos are made here, one after the other (as parallel.py).
-    forkable = "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
-    if jobs <= 1 or len(tasks) <= 1 or not forkable:
+    # Under `kpr-site serve` (threads running) the photos are made here, one after another.
+    if jobs <= 1 or len(tasks) <= 1 or not can_fork():
         for task in tasks:
             yield task[1], _make_one(task)
         return
     # Fork: workers share the imported Pillow. Each task is one photo, so at most `jobs`
     # photos are decoded at once and memory does not grow with their number.
-    context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(max_workers=min(jobs, len(tasks)), mp_context=context) as pool:
+    with process_pool(min(jobs, len(tasks))) as pool:
         futures = {pool.submit(_make_one, task): task[1] for task in tasks}
         for future in as_completed(futures):
             yield futures[future], future.result()

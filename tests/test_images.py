@@ -415,7 +415,7 @@ def test_photos_are_made_in_this_process_while_other_threads_run(tmp_path, monke
     def no_pool(*args: object, **kwargs: object) -> None:
         raise AssertionError("no process pool while threads run")
 
-    monkeypatch.setattr(images, "ProcessPoolExecutor", no_pool)
+    monkeypatch.setattr(images, "process_pool", no_pool)
     for index, colour in enumerate(("red", "blue")):
         (tmp_path / f"{index}.jpg").write_bytes(encode(halves((500, 400), colour, "white")))
     stop = threading.Event()
