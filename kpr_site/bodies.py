@@ -33,15 +33,19 @@ def convert_sources(
             except (KeyError, TypeError, ValueError):
                 cache.damaged += 1
         missing.append(source)
-    for source, converted in zip(missing, _convert_many(missing, jobs), strict=True):
+    for source, converted in zip(missing, _convert_many(missing, cache, jobs), strict=True):
         done[source.path] = converted
-        cache.put(_key(source), converted.to_json())
     return done, len(missing)
 
 
-def _convert_many(sources: list[Source], jobs: int) -> list[Converted]:
+def _convert_many(sources: list[Source], cache: JsonCache, jobs: int) -> list[Converted]:
     def work(start: int, stop: int) -> list[Converted]:
-        return [convert(s.body, s.path) for s in sources[start:stop]]
+        results = []
+        for source in sources[start:stop]:
+            converted = convert(source.body, source.path)
+            cache.put(_key(source), converted.to_json())  # in the worker: writes in parallel
+            results.append(converted)
+        return results
 
     return [c for chunk in map_ranges(work, len(sources), jobs) for c in chunk]
 
