@@ -68,7 +68,9 @@ def build_site(source: Path, out: Path, options: BuildOptions | None = None) -> 
     started_ns = time.time_ns()
     cache_dir = options.cache_root(source)
     report = BuildReport()
-    inputs = fingerprint_inputs(source)
+    manifest_file = manifest_path(cache_dir, out)
+    old = load_manifest(manifest_file) if options.use_cache else Manifest()
+    inputs = fingerprint_inputs(source, old.inputs, old.started_ns)  # hashes only what changed
     site, bodies, errors, images = prepare_with_images(source, options, report)
     if site is None or errors:
         raise BuildFailed(errors)
@@ -83,8 +85,6 @@ def build_site(source: Path, out: Path, options: BuildOptions | None = None) -> 
         jinja_cache.mkdir(parents=True, exist_ok=True)
     renderer = Renderer(source, site.config, assets, page_globals(site), jinja_cache, images)
     renderer.load_templates({spec.template for spec in specs})
-    manifest_file = manifest_path(cache_dir, out)
-    old = load_manifest(manifest_file) if options.use_cache else Manifest()
     if old.damaged:
         report.warnings.append(SiteError(
             "Der Zwischenspeicher der letzten Ausgabe war beschädigt und wurde ignoriert; "
@@ -234,12 +234,14 @@ def _write(
     """Fill a staging folder, reusing pages whose inputs did not change; swap it in."""
     staging = Staging(out)
     keys: dict[str, str] = {}
+    reused: dict[str, OutputRecord] = {}  # still as the old manifest recorded them
     todo: list[tuple[PageSpec, PurePosixPath]] = []
     for spec in specs:
         rel = output_file(spec.url)
         keys[str(rel)] = key = renderer.page_key(spec)
         if old.output_unchanged(out, str(rel), key):
             staging.reuse(rel)
+            reused[str(rel)] = old.outputs[str(rel)]
         else:
             todo.append((spec, rel))
     staging.paths.update(str(rel) for _, rel in todo)  # workers write them; we must know
@@ -253,8 +255,9 @@ def _write(
         staging.link_file(rel, file)
         keys.setdefault(str(rel), "")
     staging.prune()
-    outputs = staging.records(keys)
-    report.unchanged = staging.count_unchanged(outputs)
+    fresh = staging.records(keys, skip=reused.keys())
+    report.unchanged = len(reused) + staging.count_unchanged(fresh)
+    outputs = dict(sorted({**reused, **fresh}.items()))
     report.written = len(outputs) - report.unchanged
     staging.commit()
     report.files = len(outputs)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import ctypes
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path, PurePosixPath
 
@@ -151,10 +151,12 @@ class Staging:
                 os.rmdir(dirpath)
                 emptied.add(os.path.dirname(dirpath))
 
-    def records(self, keys: dict[str, str]) -> dict[str, tuple[str, int, int, int]]:
-        """(key, size, mtime_ns, inode) of every staged file, for the build manifest."""
+    def records(
+        self, keys: dict[str, str], skip: Collection[str] = ()
+    ) -> dict[str, tuple[str, int, int, int]]:
+        """(key, size, mtime_ns, inode) of every staged file not in `skip`, for the manifest."""
         records = {}
-        for rel in sorted(self.paths):
+        for rel in sorted(self.paths.difference(skip)):
             stat = os.stat(os.path.join(self._dir, rel))
             records[rel] = (keys.get(rel, ""), stat.st_size, stat.st_mtime_ns, stat.st_ino)
         return records
