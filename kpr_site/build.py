@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
@@ -32,7 +32,7 @@ from kpr_site.manifest import (
     load_manifest,
     manifest_path,
 )
-from kpr_site.markup import Link
+from kpr_site.markup import LazyBody, Link
 from kpr_site.model import Page, PressRelease, Project, Site
 from kpr_site.options import BuildOptions, settings_key
 from kpr_site.output import Staging, build_lock, check_output_dir
@@ -108,7 +108,7 @@ def build_site(source: Path, out: Path, options: BuildOptions | None = None) -> 
 
 def prepare(
     source: Path, options: BuildOptions, report: BuildReport
-) -> tuple[Site | None, dict[str, str], list[SiteError]]:
+) -> tuple[Site | None, dict[str, LazyBody], list[SiteError]]:
     """Load and convert everything; all errors collected, nothing written."""
     site, bodies, errors, _images = prepare_with_images(source, options, report)
     return site, bodies, errors
@@ -116,7 +116,7 @@ def prepare(
 
 def prepare_with_images(
     source: Path, options: BuildOptions, report: BuildReport
-) -> tuple[Site | None, dict[str, str], list[SiteError], dict[str, ImagePlan]]:
+) -> tuple[Site | None, dict[str, LazyBody], list[SiteError], dict[str, ImagePlan]]:
     """`prepare`, and the derivatives planned for every image the site uses."""
     memo_file = options.cache_root(source) / "frontmatter.json" if options.use_cache else None
     memo = PackCache(memo_file, code_version())
@@ -131,22 +131,24 @@ def prepare_with_images(
         site = replace(site, config=replace(site.config, base_url=options.base_url))
     cache_dir = options.cache_root(source) / "markdown"
     cache = JsonCache(cache_dir if options.use_cache else None)
-    converted, report.converted = convert_sources(
-        loaded.sources.values(), cache, options.jobs or default_jobs())
+    meta_file = options.cache_root(source) / "bodies.json" if options.use_cache else None
+    converted = convert_sources(loaded.sources.values(), cache, PackCache(meta_file, code_version()),
+                                options.jobs or default_jobs())
+    report.converted = converted.count
     if cache.damaged:
         report.warnings.append(SiteError(
             f"{cache.damaged} beschädigte Cache-Einträge wurden ignoriert und neu berechnet.",
             Location(str(cache_dir)), severity="warning"))
     if site is None:
         return None, {}, loaded.errors, {}
-    links = [link for done in converted.values() for link in done.links]
+    links = [link for done in converted.converted.values() for link in done.links]
     planning = time.perf_counter()
     images, image_errors = _plan_images(source, site, links, options)
     report.image_seconds = time.perf_counter() - planning
     failed = {e.location.path for e in image_errors if e.location}
     base = site.config.base_path
     resolver = LinkResolver(source, _source_urls(site), base, *_image_hooks(images, failed, base))
-    bodies, link_errors = resolve_bodies(loaded.sources, converted, resolver)
+    bodies, link_errors = resolve_bodies(loaded.sources, converted, cache, resolver)
     return site, bodies, loaded.errors + image_errors + link_errors, images
 
 
@@ -216,7 +218,7 @@ def _claims(site: Site, specs: list[PageSpec]) -> Iterator[tuple[str, str]]:
 
 
 def _extra_files(
-    site: Site, bodies: dict[str, str], specs: list[PageSpec], assets: Assets
+    site: Site, bodies: Mapping[str, LazyBody], specs: list[PageSpec], assets: Assets
 ) -> Iterator[tuple[PurePosixPath, bytes]]:
     """Feed, sitemap, robots.txt and static files: cheap to make, compared by bytes."""
     yield output_file(FEED_URL), atom_feed(site, bodies)
@@ -298,7 +300,7 @@ class DryRun:
     """A build that wrote nothing (for `kpr-site check`)."""
 
     site: Site | None
-    bodies: dict[str, str]
+    bodies: dict[str, LazyBody]
     """Source path → body HTML with links resolved."""
     specs: list[PageSpec]
     errors: list[SiteError]

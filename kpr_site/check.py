@@ -132,7 +132,8 @@ def _body_findings(run: DryRun, pages: _PageIndex, texts: _Texts) -> Iterator[Si
     assert run.site is not None
     base = run.site.config.base_path
     own_pages = _page_of_source(run)
-    for path, body in run.bodies.items():
+    for path, lazy in run.bodies.items():
+        body = str(lazy)
         for href in _A_HREF.findall(body):
             yield from _check_href(html.unescape(href), path, own_pages.get(path), base, pages, texts)
         yield from _images_without_alt(body, path, texts)

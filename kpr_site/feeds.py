@@ -25,7 +25,7 @@ def _sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) ->
     return element
 
 
-def atom_feed(site: Site, bodies: Mapping[str, str]) -> bytes:
+def atom_feed(site: Site, bodies: Mapping[str, object]) -> bytes:
     """An Atom 1.0 feed of the newest press releases; dates at midnight UTC, no wall clock."""
     ET.register_namespace("", ATOM)
     feed = ET.Element(f"{{{ATOM}}}feed", {"{http://www.w3.org/XML/1998/namespace}lang": "de"})
@@ -49,7 +49,7 @@ def atom_feed(site: Site, bodies: Mapping[str, str]) -> bytes:
         for tag in release.tags:
             _sub(entry, f"{{{ATOM}}}category", term=tag)
         # xml:base makes the body's root-relative links resolve for feed readers.
-        _sub(entry, f"{{{ATOM}}}content", bodies.get(release.path, ""), type="html",
+        _sub(entry, f"{{{ATOM}}}content", str(bodies.get(release.path, "")), type="html",
              **{"{http://www.w3.org/XML/1998/namespace}base": site.config.base_url})
     return bytes(ET.tostring(feed, encoding="utf-8", xml_declaration=True)) + b"\n"
 

@@ -13,7 +13,7 @@ import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
-from html import escape, unescape
+from html import escape
 from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import unquote
@@ -26,17 +26,19 @@ from markdown.treeprocessors import Treeprocessor
 from kpr_site.errors import Location, SiteError
 from kpr_site.german import slugify
 
-__all__ = ["CONVERTER_VERSION", "Converted", "Link", "convert", "line_of", "resolve_links"]
+__all__ = [
+    "CONVERTER_VERSION", "Converted", "LazyBody", "Link", "Substitution", "apply_refs", "convert",
+    "line_of", "resolve_links", "resolve_refs",
+]
 
 # Bump when the converter's output changes, so cached conversions are not reused.
-CONVERTER_VERSION = f"8/{markdown.__version__}"
+CONVERTER_VERSION = f"9/{markdown.__version__}"
 
 _SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
 _SAFE_SCHEMES = {"http", "https", "mailto", "tel"}
 # Only as the href/src of a tag: "kpr-ref-1" in prose or a code span stays text.
 _PLACEHOLDER = re.compile(r'(<(?:a|img)\b[^<>]*?\s(?:href|src)=")kpr-ref-(\d+)"')
 _IMG_TAG = re.compile(r'<img\b[^>]*?\ssrc="kpr-ref-(\d+)"[^>]*>')
-_ALT_ATTR = re.compile(r'\salt="([^"]*)"')
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,8 @@ class Link:
     """The reference as the editor wrote it, to find its line."""
     tag: str
     """"a" or "img"."""
+    alt: str = ""
+    """The alternative text of an image, for its responsive <picture>."""
 
 
 @dataclass(frozen=True)
@@ -65,12 +69,19 @@ class Converted:
     """Unsafe HTML found: (message, hint, text to search for the line)."""
 
     def to_json(self) -> dict[str, Any]:
-        return {"html": self.html, "links": [list(vars(link).values()) for link in self.links],
-                "anchors": list(self.anchors), "problems": [list(p) for p in self.problems]}
+        return {"html": self.html, **self.meta_json()}
+
+    def meta_json(self) -> dict[str, Any]:
+        """Everything but the HTML: what resolving links and planning images need."""
+        return {"links": [list(vars(link).values()) for link in self.links],
+                "anchors": list(self.anchors), "problems": [list(p) for p in self.problems],
+                "empty": not self.html}
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Converted:
-        return cls(data["html"], tuple(Link(*link) for link in data["links"]),
+    def from_json(cls, data: dict[str, Any], html: str | None = None) -> Converted:
+        """From `to_json` (or from `meta_json` with the HTML given separately)."""
+        return cls(data["html"] if html is None else html,
+                   tuple(Link(*link) for link in data["links"]),
                    tuple(data["anchors"]), tuple(tuple(p) for p in data["problems"]))
 
 
@@ -90,9 +101,10 @@ class _LinkCollector(Treeprocessor):
             attribute = {"a": "href", "img": "src"}.get(element.tag)
             value = element.get(attribute) if attribute else None
             if attribute and value:
-                element.set(attribute, self._classify(value.strip(), element.tag))
+                alt = element.get("alt", "") if element.tag == "img" else ""
+                element.set(attribute, self._classify(value.strip(), element.tag, alt))
 
-    def _classify(self, ref: str, tag: str) -> str:
+    def _classify(self, ref: str, tag: str, alt: str = "") -> str:
         if ref.startswith("//"):
             return ref
         if _SCHEME.match(ref):
@@ -106,13 +118,13 @@ class _LinkCollector(Treeprocessor):
             return ref
         path, _, fragment = ref.partition("#")
         if not path:
-            return self._remember(Link("anchor", "", fragment, ref, tag))
+            return self._remember(Link("anchor", "", fragment, ref, tag, alt))
         if path.startswith("/"):
-            return self._remember(Link("site", path, fragment, ref, tag))
+            return self._remember(Link("site", path, fragment, ref, tag, alt))
         # Editors' tools write "f%C3%B6rderung.md" or decomposed umlauts; file names are NFC.
         path = unicodedata.normalize("NFC", unquote(path))
         target = posixpath.normpath(posixpath.join(self.source_dir, path))
-        return self._remember(Link("file", target, fragment, ref, tag))
+        return self._remember(Link("file", target, fragment, ref, tag, alt))
 
     def _remember(self, link: Link) -> str:
         self.links.append(link)
@@ -328,14 +340,17 @@ PictureFor = Callable[[Link, str], str | None]
 """(image link, alt text) → the `<picture>` HTML for a processed photo, or None."""
 
 
-def resolve_links(
-    converted: Converted, path: str, body: str, body_line: int,
-    url_for: Any, base_path: str, picture_for: PictureFor | None = None,
-) -> tuple[str, list[SiteError]]:
-    """Fill in the placeholders: `url_for(link)` returns the href or raises SiteError.
+Substitution = tuple[str, str]
+"""How one placeholder is filled: ("href", escaped URL) or ("picture", <picture> markup)."""
 
-    With `picture_for`, an `<img>` of a processed photo is replaced as a whole by its
-    responsive `<picture>`."""
+
+def resolve_refs(
+    converted: Converted, path: str, body: str, body_line: int,
+    url_for: Any, picture_for: PictureFor | None = None,
+) -> tuple[tuple[Substitution, ...], list[SiteError]]:
+    """What each placeholder becomes, from the links alone (the HTML is not needed):
+    `url_for(link)` returns the href or raises SiteError; with `picture_for`, an image of a
+    processed photo becomes its whole responsive `<picture>`."""
     errors: list[SiteError] = []
     searched: dict[str, int] = {}  # a reference written twice is found at its second place too
 
@@ -344,31 +359,73 @@ def resolve_links(
         searched[needle] = index + 1
         return Location(path, body_line + body.count("\n", 0, index))
 
-    def substitute(match: re.Match[str]) -> str:
-        index = int(match.group(2))
-        if index >= len(converted.links):  # written by hand in raw HTML, not ours
-            return match.group(0)
-        link = converted.links[index]
+    subs: list[Substitution] = []
+    for link in converted.links:
+        picture = picture_for(link, link.alt) if picture_for and link.tag == "img" else None
+        if picture is not None:
+            subs.append(("picture", picture))
+            continue
         try:
             # Escaped: a fragment like `#x" onclick="…` must stay inside the attribute.
-            href = escape(str(url_for(link)))
+            subs.append(("href", escape(str(url_for(link)))))
         except SiteError as exc:
-            where = locate(link.raw)
-            errors.append(SiteError(exc.message, where, exc.hint, exc.severity))
-            href = "#"
-        return f'{match.group(1)}{href}"'
-
-    html = converted.html
-    if picture_for is not None:
-        html = _IMG_TAG.sub(lambda match: _as_picture(match, converted, picture_for), html)
-    html = _PLACEHOLDER.sub(substitute, html)
+            errors.append(SiteError(exc.message, locate(link.raw), exc.hint, exc.severity))
+            subs.append(("href", "#"))
     for message, hint, needle in converted.problems:
         errors.append(SiteError(message, locate(needle), hint))
-    return html, errors
+    return tuple(subs), errors
 
 
-def _as_picture(match: re.Match[str], converted: Converted, picture_for: PictureFor) -> str:
-    alt = _ALT_ATTR.search(match.group(0))
-    link = converted.links[int(match.group(1))]
-    picture = picture_for(link, unescape(alt.group(1)) if alt else "")
-    return match.group(0) if picture is None else picture
+def apply_refs(html: str, subs: tuple[Substitution, ...]) -> str:
+    """Fill the placeholders of converted HTML; ones written by hand in raw HTML stay."""
+
+    def picture(match: re.Match[str]) -> str:
+        index = int(match.group(1))
+        ok = index < len(subs) and subs[index][0] == "picture"
+        return subs[index][1] if ok else match.group(0)
+
+    def href(match: re.Match[str]) -> str:
+        index = int(match.group(2))
+        if index >= len(subs) or subs[index][0] != "href":
+            return match.group(0)
+        return f'{match.group(1)}{subs[index][1]}"'
+
+    return _PLACEHOLDER.sub(href, _IMG_TAG.sub(picture, html))
+
+
+def resolve_links(
+    converted: Converted, path: str, body: str, body_line: int,
+    url_for: Any, base_path: str, picture_for: PictureFor | None = None,
+) -> tuple[str, list[SiteError]]:
+    """`resolve_refs` and `apply_refs` in one: the finished HTML and the errors."""
+    subs, errors = resolve_refs(converted, path, body, body_line, url_for, picture_for)
+    return apply_refs(converted.html, subs), errors
+
+
+class LazyBody:
+    """A body's finished HTML, made when a page is actually rendered.
+
+    A rebuild that re-renders one page must not read 10,000 converted bodies from the cache
+    (~0.5 s): it keeps this handle instead. Pickled (for page keys) it is its cache key and
+    substitutions, which determine the HTML completely.
+    """
+
+    __slots__ = ("_load", "empty", "key", "subs")
+
+    def __init__(self, key: str, subs: tuple[Substitution, ...], empty: bool,
+                 load: Callable[[], str]) -> None:
+        self.key, self.subs, self.empty, self._load = key, subs, empty, load
+
+    def __str__(self) -> str:
+        return apply_refs(self._load(), self.subs)
+
+    def __html__(self) -> str:
+        return str(self)
+
+    def __bool__(self) -> bool:
+        return not self.empty
+
+    def __reduce__(self) -> tuple[type, tuple[str]]:
+        return (str, (f"{self.key}{self.subs!r}",))
+
+

@@ -40,7 +40,7 @@ class PageSpec:
     og_type: str = "website"
 
 
-def plan_pages(site: Site, bodies: Mapping[str, str]) -> list[PageSpec]:
+def plan_pages(site: Site, bodies: Mapping[str, object]) -> list[PageSpec]:
     """All HTML pages, in a stable order. `bodies` maps source paths to resolved HTML."""
     return [*_home(site, bodies), *_press(site, bodies), *_projects(site, bodies),
             *_topics(site), *_members(site, bodies), *_pages(site, bodies), *_gallery(site),
@@ -61,7 +61,7 @@ def page_globals(site: Site) -> dict[str, Any]:
     return {"legal_pages": legal, "feedback_url": feedback}
 
 
-def _home(site: Site, bodies: Mapping[str, str]) -> Iterator[PageSpec]:
+def _home(site: Site, bodies: Mapping[str, object]) -> Iterator[PageSpec]:
     running_first = sorted(site.projects, key=lambda p: PROJECT_STATUSES.index(p.status) != 1)
     yield PageSpec("/", "home.html", site.config.title, site.config.description, {
         "intro": bodies.get("content/site.yaml", ""),
@@ -71,7 +71,7 @@ def _home(site: Site, bodies: Mapping[str, str]) -> Iterator[PageSpec]:
     }, "content/site.yaml")
 
 
-def _press(site: Site, bodies: Mapping[str, str]) -> Iterator[PageSpec]:
+def _press(site: Site, bodies: Mapping[str, object]) -> Iterator[PageSpec]:
     years = [(year, year_url(year), len(list(items)))
              for year, items in groupby(site.press, key=lambda p: p.date.year)]
     shared = {"years": years, "topics": _topic_counts(site), "feed_url": FEED_URL}
@@ -102,7 +102,7 @@ def _press(site: Site, bodies: Mapping[str, str]) -> Iterator[PageSpec]:
                        }, release.path, og_type="article")
 
 
-def _projects(site: Site, bodies: Mapping[str, str]) -> Iterator[PageSpec]:
+def _projects(site: Site, bodies: Mapping[str, object]) -> Iterator[PageSpec]:
     groups = [(status, tuple(p for p in site.projects if p.status == status))
               for status in ("laufend", "geplant", "abgeschlossen")]
     yield PageSpec(PROJECTS_URL, "project_list.html", "Projekte",
@@ -145,7 +145,7 @@ def _topics(site: Site) -> Iterator[PageSpec]:
                        "(Themenseite)")
 
 
-def _members(site: Site, bodies: Mapping[str, str]) -> Iterator[PageSpec]:
+def _members(site: Site, bodies: Mapping[str, object]) -> Iterator[PageSpec]:
     groups = []
     for sector in SECTORS:
         members = [m for m in site.members if m.sector == sector]
@@ -158,7 +158,7 @@ def _members(site: Site, bodies: Mapping[str, str]) -> Iterator[PageSpec]:
                     "member_count": len(site.members)}, "content/members.yaml")
 
 
-def _pages(site: Site, bodies: Mapping[str, str]) -> Iterator[PageSpec]:
+def _pages(site: Site, bodies: Mapping[str, object]) -> Iterator[PageSpec]:
     for page in site.pages:
         yield PageSpec(page.url, "page.html", page.title,
                        page.summary or site.config.description,
