@@ -71,7 +71,7 @@ class JsonCache:
             target.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump({"key": key, "value": value}, handle, ensure_ascii=False)
+                handle.write(json.dumps({"key": key, "value": value}, ensure_ascii=False))
             os.replace(tmp, target)
         except OSError:
             pass  # a cache that cannot be written only costs speed
@@ -124,6 +124,7 @@ class PackCache:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".tmp-")
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump({"version": self.version, "entries": self._used}, handle,
-                          ensure_ascii=False, separators=(",", ":"))
+                # json.dumps, not json.dump: only the one-shot form uses the C encoder (~10x).
+                handle.write(json.dumps({"version": self.version, "entries": self._used},
+                                        ensure_ascii=False, separators=(",", ":")))
             os.replace(tmp, self.path)
