@@ -51,12 +51,8 @@ def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Preview]:
     for name, data in FILES.items():
         (root / name).parent.mkdir(parents=True, exist_ok=True)
         (root / name).write_bytes(data if isinstance(data, bytes) else data.encode())
-    server = Preview(root, ServeOptions(port=0, cache_dir=root / "cache"))
-    try:
-        server.start()
+    with Preview(root, ServeOptions(port=0, cache_dir=root / "cache")) as server:
         yield server
-    finally:
-        server.close()
 
 
 @pytest.fixture
@@ -66,12 +62,8 @@ def logs() -> list[str]:
 
 @pytest.fixture
 def preview(site: Path, tmp_path: Path, logs: list[str]) -> Iterator[Preview]:
-    server = Preview(site, ServeOptions(port=0, cache_dir=tmp_path / "cache"), log=logs.append)
-    try:
-        server.start()
+    with Preview(site, ServeOptions(port=0, cache_dir=tmp_path / "cache"), log=logs.append) as server:
         yield server
-    finally:
-        server.close()
 
 
 class Events:

@@ -20,12 +20,8 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 @pytest.fixture
 def preview(make_site: MakeSite, tmp_path: Path) -> Iterator[Preview]:
     site = make_site({RELEASE: press(body="Vor dem Speichern.")})
-    server = Preview(site, ServeOptions(port=0, cache_dir=tmp_path / "cache"))
-    try:
-        server.start()
+    with Preview(site, ServeOptions(port=0, cache_dir=tmp_path / "cache")) as server:
         yield server
-    finally:
-        server.close()
 
 
 @pytest.mark.browser
