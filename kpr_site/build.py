@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -331,5 +332,23 @@ def dry_run(
             failed.append(exc)
     for path, data in _extra_files(site, bodies, specs, assets):
         visit(path, data)
+    errors += _decode_images(source, images, options, report)
+    # A photo that failed already fails every page showing it: report the photo once.
+    known = {e.location.path for e in errors if e.location}
+    failed = [e for e in failed if not (e.location and e.location.path in known)]
     report.pages = len(specs)
     return DryRun(site, bodies, specs, errors + _unique(failed), report)
+
+
+def _decode_images(
+    source: Path, images: dict[str, ImagePlan], options: BuildOptions, report: BuildReport
+) -> list[SiteError]:
+    """Make the derivatives into the image cache: only decoding finds a truncated or corrupt
+    photo, and the build that follows the check then finds them ready."""
+    with contextlib.ExitStack() as stack:
+        folder = (options.cache_root(source) / "images" if options.use_cache
+                  else Path(stack.enter_context(tempfile.TemporaryDirectory())))
+        made = make_images(source, images.values(), folder, ImageSettings(),
+                           options.jobs or default_jobs(), options.progress)
+    report.images_made, report.images_cached = made.made, made.cached
+    return list(made.errors)

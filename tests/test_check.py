@@ -172,3 +172,25 @@ def test_summary_counts_files_and_uses_german_plurals() -> None:
     assert summary([error("a")]) == "1 Fehler, 0 Warnungen in 1 Datei."
     assert summary([error("a"), error("a", "warning"), error("b"), error("c", "warning"),
                     error("c", "warning")]) == "2 Fehler, 3 Warnungen in 3 Dateien."
+
+
+def _noisy_jpeg() -> bytes:
+    """A photo large enough that a cut-off file still has a readable header."""
+    buffer = io.BytesIO()
+    Image.frombytes("RGB", (600, 400), bytes(range(256)) * 2812 + bytes(128)).save(
+        buffer, format="JPEG", quality=90)
+    return buffer.getvalue()
+
+
+def test_truncated_photo_is_found_by_check_and_the_cache_is_warmed(make_site: MakeSite) -> None:
+    good, broken = _jpeg(), _noisy_jpeg()
+    root = make_site({
+        "gallery/fest/eins.jpg": good,
+        "gallery/fest/zwei.jpg": broken[: len(broken) // 2],
+        "gallery/fest/album.yaml": "title: Fest\ndate: 2017-06-01\nphotos:\n"
+                                   "  - file: eins.jpg\n    alt: Eins\n  - file: zwei.jpg\n    alt: Zwei\n",
+    })
+    result = check_site(root, today=dt.date(2024, 5, 1))
+    assert [str(f.location) for f in result.errors] == ["gallery/fest/zwei.jpg"]
+    assert "beschädigt oder unvollständig" in result.errors[0].message
+    assert any((root / ".cache" / "images").rglob("*.webp"))  # eins.jpg is ready for the build
