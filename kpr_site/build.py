@@ -25,7 +25,7 @@ from kpr_site.images import (
     plan_images,
 )
 from kpr_site.links import LinkResolver
-from kpr_site.load import MEMBERS_PATH, load_site
+from kpr_site.load import MEMBERS_PATH, load_site, unused_files
 from kpr_site.manifest import (
     Manifest,
     OutputRecord,
@@ -123,6 +123,7 @@ def prepare_with_images(
     memo = PackCache(memo_file, code_version())
     loaded = load_site(source, drafts=options.drafts, memo=memo)
     memo.save()
+    report.warnings += unused_files(source)
     if memo.damaged:
         report.warnings.append(SiteError(
             "Der Zwischenspeicher der Kopfdaten war beschädigt und wurde ignoriert.",

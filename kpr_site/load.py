@@ -38,7 +38,9 @@ from kpr_site.model import (
 )
 from kpr_site.urls import page_url, press_url, project_url
 
-__all__ = ["MEMBERS_PATH", "LoadResult", "Source", "content_files", "load_site"]
+__all__ = [
+    "MEMBERS_PATH", "LoadResult", "Source", "content_files", "load_site", "unused_files",
+]
 
 MEMBERS_PATH = "content/members.yaml"
 _PRESS_NAME = re.compile(r"(\d{4}-\d{2}-\d{2})-(.+)\.md")
@@ -116,6 +118,36 @@ def content_files(root: Path, kind: str) -> Iterator[tuple[Path, str]]:
     for file in sorted(folder.iterdir()):
         if file.suffix == ".md" and not file.name.startswith((".", "_")) and file.is_file():
             yield file, f"content/{kind}/{unicodedata.normalize('NFC', file.name)}"
+
+
+_KNOWN = {"site.yaml", "members.yaml", "press", "projects", "pages"}
+
+
+def unused_files(root: Path) -> list[SiteError]:
+    """Warnings for files in content/ that no build reads: `Meldung.MD`, `text.markdown`, a
+    folder `content/press/2017/` — an editor expects them on the site and would not see why.
+    Hidden and underscore files (editor swap files, drafts kept aside) are left alone."""
+    warnings = []
+    content = root / "content"
+    for path in sorted(content.rglob("*")) if content.is_dir() else []:
+        rel = path.relative_to(content)
+        if any(part.startswith((".", "_")) or part.endswith("~") for part in rel.parts):
+            continue
+        top_level = len(rel.parts) == 1
+        read = (rel.parts[0] in _KNOWN if top_level
+                else len(rel.parts) == 2 and rel.parts[0] in _KNOWN and path.suffix == ".md")
+        if not read and (path.is_file() or (top_level and path.is_dir())):
+            warnings.append(SiteError(
+                "Diese Datei wird nicht verwendet und erscheint nicht auf der Website.",
+                Location(f"content/{rel.as_posix()}"), _unused_hint(rel), severity="warning"))
+    return warnings
+
+
+def _unused_hint(rel: Path) -> str:
+    if rel.suffix.lower() in (".md", ".markdown", ".txt") and rel.suffix != ".md":
+        return f"Benennen Sie sie in „{rel.with_suffix('.md').name}“ um (Endung .md, klein)."
+    return ("Inhalte gehören als .md-Datei direkt in content/press/, content/projects/ oder "
+            "content/pages/ (ohne Unterordner); Fotos in gallery/.")
 
 
 Maker = Callable[[str, dict[str, Any], Document], Any]

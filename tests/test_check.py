@@ -194,3 +194,16 @@ def test_truncated_photo_is_found_by_check_and_the_cache_is_warmed(make_site: Ma
     assert [str(f.location) for f in result.errors] == ["gallery/fest/zwei.jpg"]
     assert "beschädigt oder unvollständig" in result.errors[0].message
     assert any((root / ".cache" / "images").rglob("*.webp"))  # eins.jpg is ready for the build
+
+
+def test_files_the_build_never_reads_are_warned_about(make_site: MakeSite) -> None:
+    root = make_site({
+        "content/press/2017-02-10-neu.markdown": press(),
+        "content/press/2017/2017-03-01-alt.md": press("2017-03-01"),
+        "content/notizen.txt": "Ideen\n",
+        "content/pages/.kontakt.md.swp": b"\0",  # an editor's swap file: not the editor's doing
+    })
+    warnings = {str(f.location): f.hint for f in check_site(root).findings if f.severity == "warning"}
+    assert sorted(warnings) == ["content/notizen.txt", "content/press/2017-02-10-neu.markdown",
+                                "content/press/2017/2017-03-01-alt.md"]
+    assert "„2017-02-10-neu.md“" in (warnings["content/press/2017-02-10-neu.markdown"] or "")
