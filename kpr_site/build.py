@@ -42,7 +42,7 @@ from kpr_site.parallel import default_jobs, map_ranges
 from kpr_site.render import Assets, Renderer, collect_assets
 from kpr_site.urls import FEED_URL, MEMBERS_URL, find_collisions, output_file
 
-__all__ = ["BuildOptions", "BuildReport", "DryRun", "build_site", "dry_run", "prepare"]
+__all__ = ["BuildOptions", "BuildReport", "DryRun", "build_site", "dry_run"]
 
 
 @dataclass
@@ -105,14 +105,6 @@ def build_site(source: Path, out: Path, options: BuildOptions | None = None) -> 
     report.pages = len(specs)
     report.seconds = time.perf_counter() - started
     return report
-
-
-def prepare(
-    source: Path, options: BuildOptions, report: BuildReport
-) -> tuple[Site | None, dict[str, LazyBody], list[SiteError]]:
-    """Load and convert everything; all errors collected, nothing written."""
-    site, bodies, errors, _images = prepare_with_images(source, options, report)
-    return site, bodies, errors
 
 
 def prepare_with_images(

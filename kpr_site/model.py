@@ -2,22 +2,19 @@
 
 Every item carries `path` (its source file relative to the site root, for error messages)
 and `url` (its public URL path, e.g. "/presse/2017/neustart/"). Bodies are not part of the
-model: the rendered Markdown lives in a separate mapping keyed by `path` (see `Bodies`), so
+model: the rendered Markdown lives in a separate mapping keyed by `path` (kpr_site.bodies), so
 list pages and caches never carry the full text around.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 __all__ = [
     "PROJECT_STATUSES",
     "SECTORS",
     "Album",
-    "Bodies",
-    "Body",
     "Contact",
     "Funding",
     "Member",
@@ -189,18 +186,6 @@ class Album:
     description: str = ""
     cover: str = ""
     """Source path of the cover photo; the first photo when album.yaml names none."""
-
-
-@dataclass(frozen=True)
-class Body:
-    """A Markdown body converted to HTML, with what checks need to know about it."""
-
-    html: str
-    anchors: frozenset[str] = frozenset()
-    """The ids of headings and other targets in the body, for `#anchor` checks."""
-
-
-Bodies = Mapping[str, Body]
 
 
 @dataclass(frozen=True)
