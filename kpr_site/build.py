@@ -76,15 +76,11 @@ def build_site(source: Path, out: Path, options: BuildOptions | None = None) -> 
     if site is None or errors:
         raise BuildFailed(errors)
     check_output_dir(out)
-    assets = collect_assets(source)
     specs = plan_pages(site, bodies)
     errors = find_collisions(_claims(site, specs))
     if errors:
         raise BuildFailed(errors)
-    jinja_cache = cache_dir / "jinja" if options.use_cache else None
-    if jinja_cache:
-        jinja_cache.mkdir(parents=True, exist_ok=True)
-    renderer = Renderer(source, site.config, assets, page_globals(site), jinja_cache, images)
+    renderer, assets = _renderer(source, site, images, options)
     renderer.load_templates({spec.template for spec in specs})
     if old.damaged:
         report.warnings.append(SiteError(
@@ -105,6 +101,17 @@ def build_site(source: Path, out: Path, options: BuildOptions | None = None) -> 
     report.pages = len(specs)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _renderer(
+    source: Path, site: Site, images: dict[str, ImagePlan], options: BuildOptions
+) -> tuple[Renderer, Assets]:
+    """The Jinja renderer for this site, its compiled templates cached in .cache/jinja."""
+    assets = collect_assets(source)
+    jinja_cache = options.cache_root(source) / "jinja" if options.use_cache else None
+    if jinja_cache:
+        jinja_cache.mkdir(parents=True, exist_ok=True)
+    return Renderer(source, site.config, assets, page_globals(site), jinja_cache, images), assets
 
 
 def prepare_with_images(
@@ -310,13 +317,9 @@ def dry_run(
     site, bodies, errors, images = prepare_with_images(source, options, report)
     if site is None:
         return DryRun(None, {}, [], errors, report)
-    assets = collect_assets(source)
     specs = plan_pages(site, bodies)
     errors += find_collisions(_claims(site, specs))
-    jinja_cache = options.cache_root(source) / "jinja" if options.use_cache else None
-    if jinja_cache:
-        jinja_cache.mkdir(parents=True, exist_ok=True)
-    renderer = Renderer(source, site.config, assets, page_globals(site), jinja_cache, images)
+    renderer, assets = _renderer(source, site, images, options)
     failed: list[SiteError] = []
     for spec in specs:
         try:
