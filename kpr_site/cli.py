@@ -8,11 +8,12 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
+import re
 import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 if TYPE_CHECKING:
     from kpr_site.options import BuildOptions
@@ -22,17 +23,53 @@ __all__ = ["main"]
 EXIT_OK, EXIT_CONTENT, EXIT_USAGE = 0, 1, 2
 
 
+class _Formatter(argparse.HelpFormatter):
+    def add_usage(self, usage: str | None, actions: Any, groups: Any,
+                  prefix: str | None = None) -> None:
+        super().add_usage(usage, actions, groups, "Aufruf: " if prefix is None else prefix)
+
+
 class _Parser(argparse.ArgumentParser):
+    """argparse in German: the editors read these help texts."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.update(add_help=False, formatter_class=_Formatter)
+        super().__init__(*args, **kwargs)
+        self._positionals.title = "Angaben"
+        self._optionals.title = "Optionen"
+        self.add_argument("-h", "--help", action="help", default=argparse.SUPPRESS,
+                          help="diese Hilfe anzeigen und beenden")
+
     def error(self, message: str) -> NoReturn:
+        message = _german(message)
         self.print_usage(sys.stderr)
         self.exit(EXIT_USAGE, f"{self.prog}: Fehler beim Aufruf: {message}\n"
                               f"Hilfe: {self.prog} --help\n")
+
+
+# argparse's own complaints, in German (its messages are not translated for German).
+_ARGPARSE = (
+    (r"the following arguments are required: (.+)", r"es fehlt: \1"),
+    (r"argument (\S+): expected one argument", r"nach \1 fehlt ein Wert"),
+    (r"argument (\S+): invalid int value: (.+)", r"\1 erwartet eine ganze Zahl, nicht \2"),
+    (r"argument (\S+): invalid choice: (\S+) \(choose from (.+)\)", r"\1: \2 gibt es nicht (möglich: \3)"),
+    (r"unrecognized arguments: (.+)", r"unbekannte Angaben: \1"),
+)
+
+
+def _german(message: str) -> str:
+    for pattern, replacement in _ARGPARSE:
+        german, count = re.subn(pattern, replacement, message)
+        if count:
+            return german
+    return message
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="kpr-site", description="Website des Kommunalen Präventionsrats "
                      "des Landkreises Rostock erzeugen, prüfen und in der Vorschau ansehen.")
     parser.add_argument("--version", action="store_true", help="Version anzeigen")
+    parser._positionals.title = "Befehle"
     commands = parser.add_subparsers(dest="command", parser_class=_Parser, metavar="BEFEHL")
     build = commands.add_parser("build", help="die Website erzeugen",
                                 description="Erzeugt die Website aus content/, templates/ und "

@@ -149,3 +149,14 @@ def test_console_script_builds_a_site_end_to_end(make_site, tmp_path):
     broken = subprocess.run([console_script(), "build", "--source", str(root), "--out", str(root)],
                             capture_output=True, text=True, check=False, timeout=60, env=env)
     assert broken.returncode == 2
+
+
+def test_help_and_usage_errors_speak_german(capsys):
+    assert run(["--help"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("Aufruf: kpr-site") and "Befehle:" in out and "Optionen:" in out
+    assert "diese Hilfe anzeigen" in out and "show this help" not in out
+    assert run(["build", "--jobs", "x"]) == 2
+    assert "--jobs erwartet eine ganze Zahl, nicht 'x'" in capsys.readouterr().err
+    assert run(["bauen"]) == 2
+    assert "'bauen' gibt es nicht (möglich: 'build', 'serve', 'new', 'check')" in capsys.readouterr().err
