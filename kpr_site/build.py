@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 
-from kpr_site.bodies import convert_sources, resolve_bodies
+from kpr_site.bodies import ConvertedBodies, convert_sources, resolve_bodies
 from kpr_site.cache import JsonCache, PackCache, code_version
 from kpr_site.errors import BuildFailed, Location, SiteError
 from kpr_site.feeds import atom_feed, robots_txt, sitemap
@@ -25,7 +25,7 @@ from kpr_site.images import (
     plan_images,
 )
 from kpr_site.links import LinkResolver
-from kpr_site.load import MEMBERS_PATH, load_site, unused_files
+from kpr_site.load import MEMBERS_PATH, LoadResult, load_site, unused_files
 from kpr_site.manifest import (
     Manifest,
     OutputRecord,
@@ -42,7 +42,9 @@ from kpr_site.parallel import default_jobs, map_ranges
 from kpr_site.render import Assets, Renderer, collect_assets
 from kpr_site.urls import FEED_URL, MEMBERS_URL, find_collisions, output_file
 
-__all__ = ["BuildOptions", "BuildReport", "DryRun", "build_site", "dry_run"]
+__all__ = [
+    "BuildOptions", "BuildReport", "DryRun", "Prepared", "build_site", "dry_run", "prepare",
+]
 
 
 @dataclass
@@ -71,10 +73,12 @@ def build_site(source: Path, out: Path, options: BuildOptions | None = None) -> 
     report = BuildReport()
     manifest_file = manifest_path(cache_dir, out)
     old = load_manifest(manifest_file) if options.use_cache else Manifest()
-    inputs = fingerprint_inputs(source, old.inputs, old.started_ns)  # hashes only what changed
-    site, bodies, errors, images = prepare_with_images(source, options, report)
-    if site is None or errors:
-        raise BuildFailed(errors)
+    prepared = prepare(source, options, report)
+    site, bodies, images = prepared.site, prepared.bodies, prepared.images
+    if site is None or prepared.errors:
+        raise BuildFailed(prepared.errors)
+    # After loading, so the content files' hashes are those of the bytes just built from.
+    inputs = fingerprint_inputs(source, old.inputs, old.started_ns, prepared.hashes)
     check_output_dir(out)
     specs = plan_pages(site, bodies)
     errors = find_collisions(_claims(site, specs))
@@ -114,10 +118,41 @@ def _renderer(
     return Renderer(source, site.config, assets, page_globals(site), jinja_cache, images), assets
 
 
-def prepare_with_images(
-    source: Path, options: BuildOptions, report: BuildReport
-) -> tuple[Site | None, dict[str, LazyBody], list[SiteError], dict[str, ImagePlan]]:
-    """`prepare`, and the derivatives planned for every image the site uses."""
+@dataclass
+class Prepared:
+    """Everything loaded, converted and planned, before anything is rendered."""
+
+    site: Site | None
+    bodies: dict[str, LazyBody]
+    errors: list[SiteError]
+    images: dict[str, ImagePlan]
+    """The derivatives planned for every image the site uses, by source path."""
+    hashes: dict[str, str]
+    """SHA-256 of the content files as they were read."""
+
+
+def prepare(source: Path, options: BuildOptions, report: BuildReport) -> Prepared:
+    """Load and convert everything and plan the images; all errors collected, nothing written."""
+    loaded = _load(source, options, report)
+    site = loaded.site
+    if site is not None and options.base_url:
+        site = replace(site, config=replace(site.config, base_url=options.base_url))
+    converted, cache = _convert(loaded, source, options, report)
+    if site is None:
+        return Prepared(None, {}, loaded.errors, {}, loaded.hashes)
+    links = [link for done in converted.converted.values() for link in done.links]
+    planning = time.perf_counter()
+    images, image_errors = _plan_images(source, site, links, options)
+    report.image_seconds = time.perf_counter() - planning
+    failed = {e.location.path for e in image_errors if e.location}
+    base = site.config.base_path
+    resolver = LinkResolver(source, _source_urls(site), base, *_image_hooks(images, failed, base))
+    bodies, link_errors = resolve_bodies(loaded.sources, converted, cache, resolver)
+    return Prepared(site, bodies, loaded.errors + image_errors + link_errors, images,
+                    loaded.hashes)
+
+
+def _load(source: Path, options: BuildOptions, report: BuildReport) -> LoadResult:
     memo_file = options.cache_root(source) / "frontmatter.json" if options.use_cache else None
     memo = PackCache(memo_file, code_version())
     loaded = load_site(source, drafts=options.drafts, memo=memo)
@@ -127,9 +162,12 @@ def prepare_with_images(
         report.warnings.append(SiteError(
             "Der Zwischenspeicher der Kopfdaten war beschädigt und wurde ignoriert.",
             Location(str(memo_file)), severity="warning"))
-    site = loaded.site
-    if site is not None and options.base_url:
-        site = replace(site, config=replace(site.config, base_url=options.base_url))
+    return loaded
+
+
+def _convert(
+    loaded: LoadResult, source: Path, options: BuildOptions, report: BuildReport
+) -> tuple[ConvertedBodies, JsonCache]:
     cache_dir = options.cache_root(source) / "markdown"
     cache = JsonCache(cache_dir if options.use_cache else None)
     meta_file = options.cache_root(source) / "bodies.json" if options.use_cache else None
@@ -140,17 +178,7 @@ def prepare_with_images(
         report.warnings.append(SiteError(
             f"{cache.damaged} beschädigte Cache-Einträge wurden ignoriert und neu berechnet.",
             Location(str(cache_dir)), severity="warning"))
-    if site is None:
-        return None, {}, loaded.errors, {}
-    links = [link for done in converted.converted.values() for link in done.links]
-    planning = time.perf_counter()
-    images, image_errors = _plan_images(source, site, links, options)
-    report.image_seconds = time.perf_counter() - planning
-    failed = {e.location.path for e in image_errors if e.location}
-    base = site.config.base_path
-    resolver = LinkResolver(source, _source_urls(site), base, *_image_hooks(images, failed, base))
-    bodies, link_errors = resolve_bodies(loaded.sources, converted, cache, resolver)
-    return site, bodies, loaded.errors + image_errors + link_errors, images
+    return converted, cache
 
 
 # Markdown images sit in .prose, at most 42rem wide (site.css --measure).
@@ -314,7 +342,8 @@ def dry_run(
     """Every step of `build_site` except writing, going on past errors so that every error of
     every step is found. `visit` receives each output file as it is made."""
     report = BuildReport()
-    site, bodies, errors, images = prepare_with_images(source, options, report)
+    prepared = prepare(source, options, report)
+    site, bodies, errors, images = prepared.site, prepared.bodies, prepared.errors, prepared.images
     if site is None:
         return DryRun(None, {}, [], errors, report)
     specs = plan_pages(site, bodies)

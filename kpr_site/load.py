@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 from collections.abc import Callable, Iterator
@@ -60,6 +61,8 @@ class LoadResult:
     site: Site | None
     sources: dict[str, Source] = field(default_factory=dict)
     errors: list[SiteError] = field(default_factory=list)
+    hashes: dict[str, str] = field(default_factory=dict)
+    """SHA-256 of every Markdown file as read, for the build manifest (no second read)."""
 
 
 _PRESS = {
@@ -159,7 +162,9 @@ def _load_kind(
     items = []
     for file, path in content_files(root, kind):
         try:
-            doc = split_front_matter(decode_text(file.read_bytes(), path), path, memo)
+            data = file.read_bytes()
+            result.hashes[path] = hashlib.sha256(data).hexdigest()
+            doc = split_front_matter(decode_text(data, path), path, memo)
             item = make(path, _checked(doc, path, _SCHEMAS[kind]), doc)
         except SiteError as exc:
             result.errors.append(exc)
