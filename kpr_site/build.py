@@ -73,7 +73,8 @@ def build_site(source: Path, out: Path, options: BuildOptions | None = None) -> 
     report = BuildReport()
     manifest_file = manifest_path(cache_dir, out)
     old = load_manifest(manifest_file) if options.use_cache else Manifest()
-    prepared = prepare(source, options, report)
+    # A first build hashes while reading; later ones hash only what changed, after loading.
+    prepared = prepare(source, options, report, hash_files=not old.inputs)
     site, bodies, images = prepared.site, prepared.bodies, prepared.images
     if site is None or prepared.errors:
         raise BuildFailed(prepared.errors)
@@ -128,18 +129,21 @@ class Prepared:
     images: dict[str, ImagePlan]
     """The derivatives planned for every image the site uses, by source path."""
     hashes: dict[str, str]
-    """SHA-256 of the content files as they were read."""
+    """SHA-256 of the content files as they were read (when asked for)."""
 
 
-def prepare(source: Path, options: BuildOptions, report: BuildReport) -> Prepared:
-    """Load and convert everything and plan the images; all errors collected, nothing written."""
-    loaded = _load(source, options, report)
+def prepare(
+    source: Path, options: BuildOptions, report: BuildReport, hash_files: bool = False
+) -> Prepared:
+    """Load and convert everything and plan the images; all errors collected, nothing written.
+    `hash_files` also returns the content files' SHA-256 (for a first build's manifest)."""
+    loaded = _load(source, options, report, hash_files)
     site = loaded.site
     if site is not None and options.base_url:
         site = replace(site, config=replace(site.config, base_url=options.base_url))
     converted, cache = _convert(loaded, source, options, report)
     if site is None:
-        return Prepared(None, {}, loaded.errors, {}, loaded.hashes)
+        return Prepared(None, {}, loaded.errors, {}, loaded.hashes or {})
     links = [link for done in converted.converted.values() for link in done.links]
     planning = time.perf_counter()
     images, image_errors = _plan_images(source, site, links, options)
@@ -149,13 +153,15 @@ def prepare(source: Path, options: BuildOptions, report: BuildReport) -> Prepare
     resolver = LinkResolver(source, _source_urls(site), base, *_image_hooks(images, failed, base))
     bodies, link_errors = resolve_bodies(loaded.sources, converted, cache, resolver)
     return Prepared(site, bodies, loaded.errors + image_errors + link_errors, images,
-                    loaded.hashes)
+                    loaded.hashes or {})
 
 
-def _load(source: Path, options: BuildOptions, report: BuildReport) -> LoadResult:
+def _load(
+    source: Path, options: BuildOptions, report: BuildReport, hash_files: bool
+) -> LoadResult:
     memo_file = options.cache_root(source) / "frontmatter.json" if options.use_cache else None
     memo = PackCache(memo_file, code_version())
-    loaded = load_site(source, drafts=options.drafts, memo=memo)
+    loaded = load_site(source, drafts=options.drafts, memo=memo, hash_files=hash_files)
     memo.save()
     report.warnings += unused_files(source)
     if memo.damaged:

@@ -61,8 +61,9 @@ class LoadResult:
     site: Site | None
     sources: dict[str, Source] = field(default_factory=dict)
     errors: list[SiteError] = field(default_factory=list)
-    hashes: dict[str, str] = field(default_factory=dict)
-    """SHA-256 of every Markdown file as read, for the build manifest (no second read)."""
+    hashes: dict[str, str] | None = None
+    """SHA-256 of every Markdown file as read, when asked for (a first build: the manifest
+    then needs no second read of every file)."""
 
 
 _PRESS = {
@@ -84,11 +85,13 @@ _MEMBER = {"name": Field(text, True), "sector": Field(choice(*SECTORS), True),
            "role": Field(text), "function": Field(text), "organisation": Field(text)}
 
 
-def load_site(root: Path, drafts: bool = False, memo: YamlMemo | None = None) -> LoadResult:
+def load_site(
+    root: Path, drafts: bool = False, memo: YamlMemo | None = None, hash_files: bool = False
+) -> LoadResult:
     """Read content/ below `root`. Drafts are left out unless `drafts` is true; `memo`
     remembers parsed front matter between builds."""
     config, config_data, errors = load_config(root)
-    result = LoadResult(None, errors=errors)
+    result = LoadResult(None, errors=errors, hashes={} if hash_files else None)
     if config and config.intro and config_data:
         line = config_data.line("intro") or 1
         result.sources[CONFIG_PATH] = Source(CONFIG_PATH, config.intro, line)
@@ -163,7 +166,8 @@ def _load_kind(
     for file, path in content_files(root, kind):
         try:
             data = file.read_bytes()
-            result.hashes[path] = hashlib.sha256(data).hexdigest()
+            if result.hashes is not None:
+                result.hashes[path] = hashlib.sha256(data).hexdigest()
             doc = split_front_matter(decode_text(data, path), path, memo)
             item = make(path, _checked(doc, path, _SCHEMAS[kind]), doc)
         except SiteError as exc:
