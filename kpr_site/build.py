@@ -88,9 +88,7 @@ def build_site(source: Path, out: Path, options: BuildOptions | None = None) -> 
     renderer, assets = _renderer(source, site, images, options)
     renderer.load_templates({spec.template for spec in specs})
     if old.damaged:
-        report.warnings.append(SiteError(
-            "Der Zwischenspeicher der letzten Ausgabe war beschädigt und wurde ignoriert; "
-            "alle Seiten werden neu erzeugt.", Location(str(manifest_file)), severity="warning"))
+        report.warnings.append(_damaged_manifest(manifest_file))
     with build_lock(out), _image_folder(source, out, options) as folder:
         made = make_images(source, images.values(), folder, ImageSettings(),
                            options.jobs or default_jobs(), options.progress)
@@ -106,6 +104,12 @@ def build_site(source: Path, out: Path, options: BuildOptions | None = None) -> 
     report.pages = len(specs)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _damaged_manifest(path: Path) -> SiteError:
+    return SiteError("Der Zwischenspeicher der letzten Ausgabe war beschädigt und wurde "
+                     "ignoriert; alle Seiten werden neu erzeugt.", Location(str(path)),
+                     severity="warning")
 
 
 def _renderer(
