@@ -2,7 +2,7 @@
 
 Conversion is a pure function of (text, source path) so its result can be cached by content
 hash and computed in worker processes. Links to other files are left as placeholders
-(`kpr-ref-N`) and filled in by `resolve_links` once every page's URL is known: editing one
+(`kpr-ref-N`) and filled in by `resolve_refs` and `apply_refs` once every page's URL is known: editing one
 file then never invalidates the cached HTML of the files that link to it.
 """
 
@@ -28,7 +28,7 @@ from kpr_site.german import slugify
 
 __all__ = [
     "CONVERTER_VERSION", "Converted", "LazyBody", "Link", "Substitution", "apply_refs", "convert",
-    "line_of", "resolve_links", "resolve_refs",
+    "line_of", "resolve_refs",
 ]
 
 # Bump when the converter's output changes, so cached conversions are not reused.
@@ -391,15 +391,6 @@ def apply_refs(html: str, subs: tuple[Substitution, ...]) -> str:
         return f'{match.group(1)}{subs[index][1]}"'
 
     return _PLACEHOLDER.sub(href, _IMG_TAG.sub(picture, html))
-
-
-def resolve_links(
-    converted: Converted, path: str, body: str, body_line: int,
-    url_for: Any, base_path: str, picture_for: PictureFor | None = None,
-) -> tuple[str, list[SiteError]]:
-    """`resolve_refs` and `apply_refs` in one: the finished HTML and the errors."""
-    subs, errors = resolve_refs(converted, path, body, body_line, url_for, picture_for)
-    return apply_refs(converted.html, subs), errors
 
 
 class LazyBody:

@@ -162,10 +162,12 @@ def test_project_page_shows_status_funding_in_euro_and_period(make_site, build):
     assert "Kinder üben den Schulweg." in page.text("p")
 
 
-def test_project_list_groups_running_then_planned_then_finished(make_site, build):
-    def project(title: str, status: str) -> str:
-        return f"---\ntitle: {title}\nstatus: {status}\n---\n"
+def project(title: str, status: str) -> str:
+    """Front matter of a project with nothing but a title and a status."""
+    return f"---\ntitle: {title}\nstatus: {status}\n---\n"
 
+
+def test_project_list_groups_running_then_planned_then_finished(make_site, build):
     out = built(make_site, build, {
         "content/projects/a.md": project("Altes Projekt", "abgeschlossen"),
         "content/projects/b.md": project("Bald", "geplant"),
@@ -317,9 +319,6 @@ def test_generated_files_are_all_there(make_site, build):
 
 
 def test_home_teases_three_projects_running_first(make_site, build):
-    def project(title: str, status: str) -> str:
-        return f"---\ntitle: {title}\nstatus: {status}\n---\n"
-
     out = built(make_site, build, {
         "content/projects/a.md": project("Alpha", "abgeschlossen"),
         "content/projects/b.md": project("Beta", "geplant"),
