@@ -102,7 +102,7 @@ def resolve_bodies(
     resolved: dict[str, LazyBody] = {}
     errors: list[SiteError] = []
     for path, source in sources.items():
-        subs, found = resolve_refs(bodies.converted[path], path, source.body, source.body_line,
+        subs, found = resolve_refs(bodies.converted[path], path, source.body_line,
                                    resolver.resolve, resolver.picture)
         key = bodies.keys[path]
         resolved[path] = LazyBody(key, subs, bodies.empty[path],

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+import unicodedata
 from dataclasses import dataclass
 
-__all__ = ["BuildFailed", "Location", "Severity", "SiteError", "format_errors"]
+__all__ = ["BuildFailed", "Location", "Severity", "SiteError", "format_errors", "shown"]
 
 Severity = str  # "error" or "warning"
 
@@ -62,3 +63,19 @@ class BuildFailed(Exception):
 def format_errors(errors: Iterable[SiteError]) -> str:
     """All findings as text, one block per finding, in a stable order."""
     return "\n".join(str(e) for e in sorted(errors, key=SiteError.sort_key))
+
+
+def shown(text: str) -> str:
+    """`text` safe to print in a message: control, format (bidi overrides, zero-width) and
+    other invisible characters, and undecodable bytes, are written as escapes (`\\x02`,
+    `\\u202e`), so a message never carries them to the terminal or the error page."""
+    return "".join(_shown_char(char) for char in text)
+
+
+def _shown_char(char: str) -> str:
+    if unicodedata.category(char) not in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"):
+        return char
+    code = ord(char)
+    if 0xDC80 <= code <= 0xDCFF:  # a byte that was not UTF-8 (surrogateescape)
+        return f"\\x{code - 0xDC00:02x}"
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"

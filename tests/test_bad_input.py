@@ -194,8 +194,8 @@ CASES: dict[str, Case] = {
         "Ein „javascript:“-Link ist im Inhalt nicht erlaubt."),
     "data: URL link": Case(
         {G: page("[Klick](data:text/html;base64,PHNjcmlwdD4=)")}, f"{G}:4",
-        "Der Link „data:text/html;base64,PHNjcmlwdD4=“ verwendet ein nicht erlaubtes Schema.",
-        "Erlaubt sind https://, http://, mailto: und tel:."),
+        "Der Link „data:text/html;base64,PHNjcmlwdD4=“ verwendet das nicht erlaubte Schema „data:“.",
+        "Erlaubt sind https://, http://, mailto: und tel: sowie Links auf Dateien und Seiten der Website."),
     "vbscript: URL": Case(
         {G: page('<a href="vbscript:msgbox(1)">x</a>')}, f"{G}:4",
         "Ein „vbscript:“-Link ist im Inhalt nicht erlaubt."),
@@ -210,20 +210,20 @@ CASES: dict[str, Case] = {
         "Das HTML-Element <iframe> ist im Inhalt nicht erlaubt."),
     "image from another host in HTML": Case(
         {G: page('Text.\n\n<img src="https://other.host/bild.jpg" alt="">')}, f"{G}:6",
-        "<img> lädt Inhalte von einem anderen Server (https://other.host/bild.jpg).",
+        "<img> lädt Inhalte von außerhalb der Website (https://other.host/bild.jpg).",
         "Die Website darf keine fremden Server kontaktieren"),
     "image from another host in Markdown": Case(
         {G: page("![Bild](https://other.host/bild.jpg)")}, f"{G}:4",
-        "<img> lädt Inhalte von einem anderen Server (https://other.host/bild.jpg)."),
+        "<img> lädt Inhalte von außerhalb der Website (https://other.host/bild.jpg)."),
     "protocol-relative image": Case(
         {G: page('<img src="//other.host/bild.jpg" alt="">')}, f"{G}:4",
-        "<img> lädt Inhalte von einem anderen Server (//other.host/bild.jpg)."),
+        "<img> lädt Inhalte von außerhalb der Website (//other.host/bild.jpg)."),
     "image from another host in srcset": Case(
         {G: page('<img src="a.jpg" srcset="a.jpg 1x, https://other.host/b.jpg 2x" alt="">')}, f"{G}:4",
-        "<img> lädt Inhalte von einem anderen Server"),
+        "<img> lädt Inhalte von außerhalb der Website"),
     "SVG image from another host": Case(
         {G: page('<svg><image href="https://other.host/b.png"/></svg>')}, f"{G}:4",
-        "<image> lädt Inhalte von einem anderen Server (https://other.host/b.png)."),
+        "<image> lädt Inhalte von außerhalb der Website (https://other.host/b.png)."),
     "style with url()": Case(
         {G: page('<p style="background: url(https://other.host/b.png)">x</p>')}, f"{G}:4",
         "Ein style-Attribut mit url(…) ist im Inhalt nicht erlaubt."),
