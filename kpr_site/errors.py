@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 __all__ = ["BuildFailed", "Location", "Severity", "SiteError", "format_errors", "shown"]
