@@ -21,7 +21,7 @@ from xml.etree.ElementTree import Element
 
 import markdown
 from markdown.extensions import Extension
-from markdown.serializers import _escape_attrib_html  # how Python-Markdown writes attributes
+from markdown.serializers import RE_AMP
 from markdown.treeprocessors import Treeprocessor
 from markdown.util import AMP_SUBSTITUTE, AtomicString
 
@@ -110,7 +110,9 @@ def browser_url(value: str) -> str:
     autolinks are written as `&#109;&#97;…`), then decoded as HTML. Looking links up in the
     tree before that (escapes still as STX…ETX, entities undecoded) is what broke every
     e-mail address, `\\*` and `&ouml;` in a destination."""
-    return unescape(_escape_attrib_html(value).replace(AMP_SUBSTITUTE, "&"))
+    # The serializer writes a bare `&` as `&amp;` (RE_AMP) and escapes <, > and ", which
+    # decoding undoes; its `amp` placeholders become `&` after serialisation.
+    return unescape(RE_AMP.sub("&amp;", value).replace(AMP_SUBSTITUTE, "&"))
 
 
 _ESCAPED = re.compile(r"\\([!-/:-@\[-`{-~])")
@@ -387,7 +389,9 @@ class _Converter:
             },
             output_format="html",
         )
-        self.links: _LinkCollector = self.md.treeprocessors["kpr_links"]  # type: ignore[assignment]
+        collector = self.md.treeprocessors["kpr_links"]
+        assert isinstance(collector, _LinkCollector)
+        self.links = collector
 
     def convert(self, text: str, source_path: str) -> Converted:
         self.md.reset()
