@@ -15,9 +15,10 @@ from typing import Any
 
 from kpr_site.errors import Location, SiteError
 from kpr_site.frontmatter import YamlData
+from kpr_site.german import BERLIN
 
 __all__ = [
-    "Field", "Invalid", "boolean", "choice", "date", "integer", "mapping", "text",
+    "Field", "Invalid", "boolean", "choice", "date", "date_or_time", "integer", "mapping", "text",
     "text_list", "validate", "validate_list",
 ]
 
@@ -55,6 +56,29 @@ def date(value: Any) -> dt.date:
     except ValueError:
         raise Invalid(f"{raw} ist kein gültiges Kalenderdatum",
                       "Prüfen Sie Tag und Monat (z. B. hat der Februar höchstens 29 Tage).") from None
+
+
+_MOMENT = re.compile(r"(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)\s*(Z|[+-]\d{2}:?\d{2})?")
+
+
+def date_or_time(value: Any) -> dt.date | dt.datetime:
+    """A date, or a date with time and optional zone as editors paste it
+    ("2012-01-03T15:19:00+01:00"); a time without a zone is Berlin time."""
+    raw = str(value).strip()
+    match = _MOMENT.fullmatch(raw)
+    if match is None:
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}.+", raw):
+            raise Invalid(f"„{raw}“ ist kein Datum mit Uhrzeit im Format JJJJ-MM-TTTHH:MM",
+                          "Schreiben Sie z. B. 2017-02-10 oder 2017-02-10T14:30 oder "
+                          "2017-02-10T14:30:00+01:00.")
+        return date(raw)
+    day = date(match.group(1))
+    try:
+        moment = dt.datetime.fromisoformat(f"{day.isoformat()}T{match.group(2)}{match.group(3) or ''}")
+    except ValueError:
+        raise Invalid(f"„{raw}“ enthält keine gültige Uhrzeit",
+                      "Stunden gehen von 00 bis 23, Minuten von 00 bis 59.") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=BERLIN)
 
 
 def boolean(value: Any) -> bool:

@@ -19,7 +19,7 @@ from kpr_site.errors import Location, SiteError
 
 __all__ = [
     "Document", "KeyPath", "YamlData", "YamlMemo", "decode_text", "parse_yaml", "parse_yaml_memo",
-    "split_front_matter",
+    "split_body", "split_front_matter",
 ]
 
 KeyPath = tuple[str | int, ...]
@@ -187,29 +187,43 @@ def parse_yaml_memo(text: str, path: str, first_line: int, memo: YamlMemo | None
     return data
 
 
-def split_front_matter(text: str, path: str, memo: YamlMemo | None = None) -> Document:
-    """Split `---` front matter from the Markdown body and parse it."""
+def split_body(text: str) -> tuple[str, int] | None:
+    """The Markdown body after the front matter and the line it starts on, or None if the
+    front matter is missing or not closed. Apart from parsing, so that a file whose front
+    matter is wrong still has its body checked: every problem of a file at once."""
     lines = text.split("\n")
     if lines[0].strip() != "---":
+        return None
+    for index in range(1, len(lines)):
+        if lines[index].strip() in ("---", "..."):
+            return "\n".join(lines[index + 1 :]), index + 2
+    return None
+
+
+def split_front_matter(text: str, path: str, memo: YamlMemo | None = None) -> Document:
+    """Split `---` front matter from the Markdown body and parse it."""
+    if text.split("\n", 1)[0].strip() != "---":
         raise SiteError(
             "Die Datei beginnt nicht mit Kopfdaten (Front Matter).",
             Location(path, 1),
             "Die erste Zeile muss „---“ sein, danach folgen die Angaben wie „title: …“ und "
             "eine weitere Zeile „---“.",
         )
-    for index in range(1, len(lines)):
-        if lines[index].strip() in ("---", "..."):
-            meta = parse_yaml_memo("\n".join(lines[1:index]), path, 2, memo)
-            if meta.value is None:
-                meta = YamlData({}, {(): 2})
-            if not isinstance(meta.value, dict):
-                raise SiteError(
-                    "Die Kopfdaten müssen aus Angaben der Form „schlüssel: wert“ bestehen.",
-                    Location(path, 2),
-                )
-            return Document(meta, "\n".join(lines[index + 1 :]), index + 2)
-    raise SiteError(
-        "Die Kopfdaten (Front Matter) werden nicht mit „---“ abgeschlossen.",
-        Location(path, 1),
-        "Fügen Sie nach der letzten Angabe eine Zeile „---“ ein.",
-    )
+    split = split_body(text)
+    if split is None:
+        raise SiteError(
+            "Die Kopfdaten (Front Matter) werden nicht mit „---“ abgeschlossen.",
+            Location(path, 1),
+            "Fügen Sie nach der letzten Angabe eine Zeile „---“ ein.",
+        )
+    body, body_line = split
+    meta_text = "\n".join(text.split("\n")[1 : body_line - 2])
+    meta = parse_yaml_memo(meta_text, path, 2, memo)
+    if meta.value is None:
+        meta = YamlData({}, {(): 2})
+    if not isinstance(meta.value, dict):
+        raise SiteError(
+            "Die Kopfdaten müssen aus Angaben der Form „schlüssel: wert“ bestehen.",
+            Location(path, 2),
+        )
+    return Document(meta, body, body_line)

@@ -6,8 +6,9 @@ import datetime as dt
 import functools
 import re
 import unicodedata
+from zoneinfo import ZoneInfo
 
-__all__ = ["date_long", "date_short", "euro", "number", "slugify"]
+__all__ = ["BERLIN", "date_long", "date_short", "euro", "number", "slugify", "time_of_day"]
 
 _TRANSLIT = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss", "Ä": "ae", "Ö": "oe",
                            "Ü": "ue", "ẞ": "ss"})
@@ -31,6 +32,15 @@ def date_long(date: dt.date) -> str:
 def date_short(date: dt.date) -> str:
     """10.02.2017"""
     return f"{date.day:02d}.{date.month:02d}.{date.year}"
+
+
+BERLIN = ZoneInfo("Europe/Berlin")
+"""The county's time zone: times without a zone are meant there."""
+
+
+def time_of_day(moment: dt.datetime) -> str:
+    """15:19 (in Berlin time)."""
+    return moment.astimezone(BERLIN).strftime("%H:%M")
 
 
 def number(value: int | float) -> str:

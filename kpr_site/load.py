@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import re
 import unicodedata
@@ -17,6 +18,7 @@ from kpr_site.fields import (
     boolean,
     choice,
     date,
+    date_or_time,
     integer,
     mapping,
     text,
@@ -24,7 +26,14 @@ from kpr_site.fields import (
     validate,
     validate_list,
 )
-from kpr_site.frontmatter import Document, YamlMemo, decode_text, parse_yaml, split_front_matter
+from kpr_site.frontmatter import (
+    Document,
+    YamlMemo,
+    decode_text,
+    parse_yaml,
+    split_body,
+    split_front_matter,
+)
 from kpr_site.gallery import attach_images, load_albums
 from kpr_site.german import slugify
 from kpr_site.model import (
@@ -67,7 +76,7 @@ class LoadResult:
 
 
 _PRESS = {
-    "title": Field(text, True), "date": Field(date, True), "summary": Field(text),
+    "title": Field(text, True), "date": Field(date_or_time, True), "summary": Field(text),
     "tags": Field(text_list), "author": Field(text), "source": Field(text),
     "image": Field(text), "image_alt": Field(text), "draft": Field(boolean),
 }
@@ -168,18 +177,34 @@ def _load_kind(
             data = file.read_bytes()
             if result.hashes is not None:
                 result.hashes[path] = hashlib.sha256(data).hexdigest()
-            doc = split_front_matter(decode_text(data, path), path, memo)
-            item = make(path, _checked(doc, path, _SCHEMAS[kind]), doc)
+            text = decode_text(data, path)
         except SiteError as exc:
             result.errors.append(exc)
             continue
-        except _Invalid as exc:
-            result.errors.extend(exc.errors)
-            continue
-        if drafts or not item.draft:
+        item = _load_item(text, path, make, _SCHEMAS[kind], result, memo)
+        if item is None or drafts or not item.draft:
+            # A file that did not load still has its body checked: all its problems at once.
+            body = split_body(text)
+            if body is not None:
+                result.sources[path] = Source(path, *body)
+        if item is not None and (drafts or not item.draft):
             items.append(item)
-            result.sources[path] = Source(path, doc.body, doc.body_line)
     return items
+
+
+def _load_item(
+    text: str, path: str, make: Maker, schema: dict[str, Field], result: LoadResult,
+    memo: YamlMemo | None,
+) -> Any | None:
+    """One content item, or None with its errors added to `result`."""
+    try:
+        doc = split_front_matter(text, path, memo)
+        return make(path, _checked(doc, path, schema), doc)
+    except SiteError as exc:
+        result.errors.append(exc)
+    except _Invalid as exc:
+        result.errors.extend(exc.errors)
+    return None
 
 
 class _Invalid(Exception):
@@ -205,6 +230,9 @@ def _slug(stem: str, path: str) -> str:
 def _make_press(path: str, values: dict[str, Any], doc: Document) -> PressRelease:
     name = path.rsplit("/", 1)[1]
     match = _PRESS_NAME.fullmatch(name)
+    when = values.pop("date")
+    values["date"], values["time"] = (
+        (when.date(), when) if isinstance(when, dt.datetime) else (when, None))
     if not match:
         raise SiteError(
             "Der Dateiname einer Pressemitteilung muss mit dem Datum beginnen.", Location(path),

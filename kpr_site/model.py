@@ -84,6 +84,9 @@ class PressRelease:
     url: str
     title: str
     date: dt.date
+    """The day of publication, as written (also in the file name)."""
+    time: dt.datetime | None = None
+    """The time of publication, where the editor gave one (`date: 2017-02-10T14:30`)."""
     summary: str = ""
     tags: tuple[str, ...] = ()
     author: str = ""

@@ -95,6 +95,7 @@ class Renderer:
                                    repr(sorted((images or {}).items())))
         self.env.filters.update({
             "date_de": german.date_long, "date_short": german.date_short,
+            "time_de": german.time_of_day,
             "isodate": lambda d: d.isoformat(), "euro": german.euro,
             "number_de": german.number, "slugify": german.slugify, "topic_url": topic_url,
         })
