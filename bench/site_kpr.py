@@ -1,13 +1,11 @@
 """kpr-site on the shared corpus: the releases with the shipped templates and a minimal site.yaml.
 
-kpr-site wants `date: YYYY-MM-DD`; the corpus has full ISO timestamps, so only that line is
-rewritten (the file names already follow `content/press/YYYY-MM-DD-slug.md`). The bodies stay
-byte for byte as generated, so the inline density is the corpus's.
+The release files are copied byte for byte (ISO timestamps in `date:`, e-mail autolinks and
+all): the file names already follow `content/press/YYYY-MM-DD-slug.md`.
 """
 
 from __future__ import annotations
 
-import re
 import shutil
 import sys
 from pathlib import Path
@@ -32,7 +30,6 @@ nav:
 BUILD = (sys.executable, "-m", "kpr_site", "build")
 OUTPUTS = ("build", ".build.next", ".cache")
 SHIPPED_RELEASE = "content/press/2017-02-10-praeventionsrat-organisiert-arbeit-neu.md"
-_TIMESTAMP = re.compile(r"^date: (\d{4}-\d{2}-\d{2})T\S+$", re.MULTILINE)
 
 
 def prepare(corpus: Corpus, work: Path) -> Tool:
@@ -41,8 +38,7 @@ def prepare(corpus: Corpus, work: Path) -> Tool:
     press = fresh_folder(root / "content" / "press")
     (root / "content" / "site.yaml").write_text(SITE_YAML, encoding="utf-8")
     for path in corpus.releases:
-        text = path.read_text(encoding="utf-8")
-        (press / path.name).write_text(_TIMESTAMP.sub(r"date: \1", text, count=1), encoding="utf-8")
+        shutil.copyfile(path, press / path.name)
     return _tool(root, press / corpus.edited.name)
 
 
