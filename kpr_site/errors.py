@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import errno
+import socket
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-__all__ = ["BuildFailed", "Location", "Severity", "SiteError", "format_errors"]
+__all__ = ["BuildFailed", "Location", "Severity", "SiteError", "format_errors", "os_reason"]
 
 Severity = str  # "error" or "warning"
 
@@ -62,3 +64,27 @@ class BuildFailed(Exception):
 def format_errors(errors: Iterable[SiteError]) -> str:
     """All findings as text, one block per finding, in a stable order."""
     return "\n".join(str(e) for e in sorted(errors, key=SiteError.sort_key))
+
+
+# The operating system's reasons in German (its own strerror texts are English).
+_OS_REASONS = {
+    errno.EADDRINUSE: "der Port wird schon verwendet",
+    errno.EADDRNOTAVAIL: "diese Adresse gehört nicht zu diesem Rechner",
+    errno.EACCES: "keine Berechtigung",
+    errno.EPERM: "keine Berechtigung",
+    errno.ENOENT: "die Datei oder der Ordner fehlt",
+    errno.EISDIR: "das ist ein Ordner, keine Datei",
+    errno.ENOSPC: "der Datenträger ist voll",
+    errno.EROFS: "der Datenträger ist schreibgeschützt",
+    errno.EMFILE: "zu viele offene Dateien",
+}
+
+
+def os_reason(exc: OSError) -> str:
+    """Why an operating-system call failed, in German: 'der Port wird schon verwendet'."""
+    if isinstance(exc, socket.gaierror):
+        return "der Rechnername ist unbekannt"
+    if exc.errno in _OS_REASONS:
+        return _OS_REASONS[exc.errno]
+    code = errno.errorcode.get(exc.errno or 0)
+    return f"Fehler des Betriebssystems ({code})" if code else "Fehler des Betriebssystems"

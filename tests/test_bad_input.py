@@ -110,6 +110,19 @@ CASES: dict[str, Case] = {
     "unknown key with did-you-mean": Case(
         {P: "---\ntitel: Neu\ndate: 2017-02-10\n---\n"}, f"{P}:2", "Unbekannte Angabe „titel“.",
         "Meinten Sie „title“?"),
+    "description instead of summary": Case(
+        {P: press(description="Kurz gesagt.")}, f"{P}:4", "Unbekannte Angabe „description“.",
+        "Meinten Sie „summary“?"),
+    "tags in a project, where they are topics": Case(
+        {J: project("title: Klar", "status: laufend", "tags: [Jugend]")}, f"{J}:4",
+        "Unbekannte Angabe „tags“.", "Meinten Sie „topics“?"),
+    "slug: the address comes from the file name": Case(
+        {P: press(slug="anders")}, f"{P}:4", "Unbekannte Angabe „slug“.",
+        "Die Adresse entsteht aus dem Dateinamen („2017-02-10-neu.md“ → …/neu/). Um sie zu "
+        "ändern, benennen Sie die Datei um"),
+    "url: a page's address comes from its file name": Case(
+        {G: "---\ntitle: Seite\nurl: /anders/\n---\nText.\n"}, f"{G}:3", "Unbekannte Angabe „url“.",
+        "(„seite.md“ → …/seite/)"),
     "unknown key in a nested mapping": Case(
         {J: project("title: Klar", "status: laufend", "funding:", "  program: X", "  betrag: 5")},
         f"{J}:6", "Unbekannte Angabe „betrag“.", "Erlaubt sind: program, amount_eur."),
