@@ -16,9 +16,9 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 import jinja2
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
-from kpr_site import german
+from kpr_site import german, placeholders
 from kpr_site.cache import code_version, digest
 from kpr_site.errors import Location, SiteError
 from kpr_site.images import ImagePlan, picture_html
@@ -97,6 +97,7 @@ class Renderer:
             "date_de": german.date_long, "date_short": german.date_short,
             "isodate": lambda d: d.isoformat(), "euro": german.euro,
             "number_de": german.number, "slugify": german.slugify, "topic_url": topic_url,
+            "mark_open": _mark_open,
         })
 
     def load_templates(self, names: set[str]) -> None:
@@ -198,6 +199,12 @@ def _join(base: str, path: str) -> str:
     if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:|^//", path):
         return path
     return base.rstrip("/") + "/" + path.lstrip("/")
+
+
+def _mark_open(value: Any) -> Markup:
+    """Escape a text value and highlight its placeholders (for element content only: never
+    inside an attribute or <title>)."""
+    return Markup(placeholders.highlight(str(escape(value))))
 
 
 def _explain(message: str) -> str:
