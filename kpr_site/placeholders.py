@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 __all__ = [
     "CSS_CLASS", "MARKER", "SKELETON_BODIES", "Found", "count_markers", "find_markers",
-    "find_skeleton", "highlight", "shorten",
+    "find_skeleton", "has_marker", "highlight", "shorten",
 ]
 
 # "[Vom Landkreis zu bestätigen]" or "[Vom Landkreis zu bestätigen: what is missing]", the
@@ -72,6 +72,11 @@ def find_markers(text: str, first_line: int = 1) -> list[Found]:
         return []
     return [Found(first_line + text.count("\n", 0, m.start()), _collapse(m.group()))
             for m in MARKER.finditer(text)]
+
+
+def has_marker(text: str) -> bool:
+    """Whether `text` holds a marker (then it is no phone number or address to link to)."""
+    return _QUICK in text and MARKER.search(text) is not None
 
 
 def count_markers(*values: object) -> int:

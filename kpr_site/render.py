@@ -99,6 +99,7 @@ class Renderer:
             "number_de": german.number, "slugify": german.slugify, "topic_url": topic_url,
             "mark_open": _mark_open,
         })
+        self.env.tests["placeholder"] = lambda value: placeholders.has_marker(str(value))
 
     def load_templates(self, names: set[str]) -> None:
         """Compile every template up front: syntax errors surface before anything is written,

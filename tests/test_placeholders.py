@@ -4,11 +4,13 @@ site (never inside an attribute), listed by `check`, counted by `build`, fatal w
 from __future__ import annotations
 
 import re
+import shutil
 from pathlib import Path
 
 import pytest
 import yaml
 from conftest import REPO, SITE_YAML, MakeSite, output_path, press
+from gates import VIEWPORTS, require_browser_tools, require_validator_tools, run_vnu, serve, sweep
 from test_gallery import photo
 
 from kpr_site.check import check_site
@@ -92,7 +94,9 @@ def test_placeholders_in_yaml_are_marked_in_text_but_never_in_attributes_or_titl
     code, out, err = build(root)
     assert code == 0, err
     home = output_path(root / "build", "/").read_text(encoding="utf-8")
-    assert f">{MARK}[Vom Landkreis zu bestätigen: Telefonnummer]</mark></a>" in home
+    # A phone number that is still a placeholder is shown, not linked (no "tel:[Vom …").
+    assert f"Telefon: {MARK}[Vom Landkreis zu bestätigen: Telefonnummer]</mark></p>" in home
+    assert 'href="mailto:erika@example.org">erika@example.org</a>' in home
     assert f"{MARK}[Vom Landkreis zu bestätigen]</mark></p>" in home  # the press teaser's summary
     members = output_path(root / "build", "/praeventionsrat/").read_text(encoding="utf-8")
     assert f"{MARK}[Vom Landkreis zu bestätigen: Funktion]</mark>" in members
@@ -196,3 +200,31 @@ def test_pipelines_run_strict_check_before_every_build_they_publish(pipeline: st
             builds += 1
             assert "kpr-site check --strict" in text[: match.start()], f"{pipeline}: {text}"
     assert builds, f"{pipeline} builds the site nowhere"
+
+
+@pytest.fixture(scope="module")
+def marked_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A site with placeholders in every kind of place, built once."""
+    root = tmp_path_factory.mktemp("marked") / "site"
+    shutil.copytree(REPO / "templates", root / "templates")
+    for name, data in PLACEHOLDER_FILES.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_bytes(data if isinstance(data, bytes) else data.encode())
+    assert main(["build", "--source", str(root), "--out", str(root / "build")]) == 0
+    return root / "build"
+
+
+@pytest.mark.browser
+def test_marked_placeholders_pass_axe_in_light_and_dark_mode(marked_site: Path) -> None:
+    require_browser_tools()
+    paths = ["", "praeventionsrat/", "presse/", "presse/2017/neu/", "galerie/fest/"]
+    with serve(marked_site) as url:
+        result = sweep(url, paths)
+    assert result.pages == len(paths) * len(VIEWPORTS)
+    assert (result.violations, result.csp_violations) == ([], [])
+
+
+@pytest.mark.validator
+def test_marked_placeholders_are_valid_html(marked_site: Path) -> None:
+    require_validator_tools()
+    assert run_vnu(marked_site) == []
