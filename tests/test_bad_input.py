@@ -55,6 +55,10 @@ CASES: dict[str, Case] = {
     "front matter: tab indentation": Case(
         {J: "---\ntitle: Klar\nstatus: laufend\nfunding:\n\tprogram: X\n---\n"}, f"{J}:5",
         "Die YAML-Angaben sind fehlerhaft: ein Tabulator oder Sonderzeichen steht am Zeilenanfang."),
+    "front matter: a pasted control character": Case(
+        {P: "---\ntitle: Neu\ndate: 2017-02-10\nsummary: Kurz\x1b[0m gesagt.\n---\n"}, f"{P}:4",
+        "Die YAML-Angaben enthalten ein unsichtbares Steuerzeichen (U+001B).",
+        "Löschen Sie die Zeile und tippen Sie sie neu."),
     "front matter: duplicate key": Case(
         {P: "---\ntitle: Neu\ndate: 2017-02-10\ntitle: Alt\n---\n"}, f"{P}:4",
         "Der Schlüssel „title“ steht doppelt (zuerst in Zeile 2)."),
