@@ -15,6 +15,7 @@ from kpr_site.cache import JsonCache, PackCache, code_version
 from kpr_site.errors import BuildFailed, Location, SiteError
 from kpr_site.feeds import atom_feed, robots_txt, sitemap
 from kpr_site.gallery import referenced_images
+from kpr_site.german import number
 from kpr_site.images import (
     IMAGES_URL,
     ImagePlan,
@@ -39,6 +40,7 @@ from kpr_site.options import BuildOptions, settings_key
 from kpr_site.output import Staging, build_lock, check_output_dir
 from kpr_site.pages import PageSpec, page_globals, plan_pages
 from kpr_site.parallel import default_jobs, map_ranges
+from kpr_site.placeholders import count_markers
 from kpr_site.render import Assets, Renderer, collect_assets
 from kpr_site.urls import FEED_URL, MEMBERS_URL, find_collisions, output_file
 
@@ -62,6 +64,8 @@ class BuildReport:
     images_cached: int = 0
     """Photos whose derivatives all came from the image cache."""
     image_seconds: float = 0.0
+    placeholders: int = 0
+    """Open placeholders ("[Vom Landkreis zu bestätigen: …]") in what the build publishes."""
 
 
 def build_site(source: Path, out: Path, options: BuildOptions | None = None) -> BuildReport:
@@ -148,11 +152,16 @@ def prepare(
     converted, cache = _convert(loaded, source, options, report)
     if site is None:
         return Prepared(None, {}, loaded.errors, {}, loaded.hashes or {})
+    # The intro is Markdown and so one of the sources: count it there only.
+    report.placeholders = count_markers(replace(site, config=replace(site.config, intro="")),
+                                        [text.body for text in loaded.sources.values()])
     links = [link for done in converted.converted.values() for link in done.links]
     planning = time.perf_counter()
     images, image_errors = _plan_images(source, site, links, options)
     report.image_seconds = time.perf_counter() - planning
     failed = {e.location.path for e in image_errors if e.location}
+    # Only now is it known which photos beside the texts are published.
+    report.warnings += unused_files(source, images.keys() | failed)
     base = site.config.base_path
     resolver = LinkResolver(source, _source_urls(site), base, *_image_hooks(images, failed, base))
     bodies, link_errors = resolve_bodies(loaded.sources, converted, cache, resolver)
@@ -167,7 +176,6 @@ def _load(
     memo = PackCache(memo_file, code_version())
     loaded = load_site(source, drafts=options.drafts, memo=memo, hash_files=hash_files)
     memo.save()
-    report.warnings += unused_files(source)
     if memo.damaged:
         report.warnings.append(SiteError(
             "Der Zwischenspeicher der Kopfdaten war beschädigt und wurde ignoriert.",
@@ -186,7 +194,7 @@ def _convert(
     report.converted = converted.count
     if cache.damaged:
         report.warnings.append(SiteError(
-            f"{cache.damaged} beschädigte Cache-Einträge wurden ignoriert und neu berechnet.",
+            f"{number(cache.damaged)} beschädigte Cache-Einträge wurden ignoriert und neu berechnet.",
             Location(str(cache_dir)), severity="warning"))
     return converted, cache
 

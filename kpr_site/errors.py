@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import errno
+import socket
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-__all__ = ["BuildFailed", "Location", "Severity", "SiteError", "format_errors", "shown"]
+__all__ = ["BuildFailed", "Location", "Severity", "SiteError", "format_errors", "os_reason", "shown"]
 
 Severity = str  # "error" or "warning"
 
@@ -79,3 +81,27 @@ def _shown_char(char: str) -> str:
     if 0xDC80 <= code <= 0xDCFF:  # a byte that was not UTF-8 (surrogateescape)
         return f"\\x{code - 0xDC00:02x}"
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+# The operating system's reasons in German (its own strerror texts are English).
+_OS_REASONS = {
+    errno.EADDRINUSE: "der Port wird schon verwendet",
+    errno.EADDRNOTAVAIL: "diese Adresse gehört nicht zu diesem Rechner",
+    errno.EACCES: "keine Berechtigung",
+    errno.EPERM: "keine Berechtigung",
+    errno.ENOENT: "die Datei oder der Ordner fehlt",
+    errno.EISDIR: "das ist ein Ordner, keine Datei",
+    errno.ENOSPC: "der Datenträger ist voll",
+    errno.EROFS: "der Datenträger ist schreibgeschützt",
+    errno.EMFILE: "zu viele offene Dateien",
+}
+
+
+def os_reason(exc: OSError) -> str:
+    """Why an operating-system call failed, in German: 'der Port wird schon verwendet'."""
+    if isinstance(exc, socket.gaierror):
+        return "der Rechnername ist unbekannt"
+    if exc.errno in _OS_REASONS:
+        return _OS_REASONS[exc.errno]
+    code = errno.errorcode.get(exc.errno or 0)
+    return f"Fehler des Betriebssystems ({code})" if code else "Fehler des Betriebssystems"

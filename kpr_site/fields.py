@@ -15,7 +15,7 @@ from typing import Any
 
 from kpr_site.errors import Location, SiteError
 from kpr_site.frontmatter import YamlData
-from kpr_site.german import BERLIN
+from kpr_site.german import BERLIN, slugify
 
 __all__ = [
     "Field", "Invalid", "boolean", "choice", "date", "date_or_time", "integer", "mapping", "text",
@@ -192,8 +192,35 @@ def _at(value: Any, prefix: tuple[str | int, ...]) -> dict[Any, Any]:
     return value if isinstance(value, dict) else {}
 
 
+# Keys editors bring from other tools (Jekyll, Hugo, WordPress), and their names here.
+_SYNONYMS = {
+    "description": ("summary",), "excerpt": ("summary",), "teaser": ("summary",),
+    "categories": ("tags", "topics"), "keywords": ("tags", "topics"), "tags": ("topics",),
+    "topics": ("tags",),
+}
+# Keys that would set the address, which comes from the file or folder name instead.
+_ADDRESS_KEYS = frozenset({"slug", "url", "permalink"})
+
+
 def _unknown_key(key: str, schema: Mapping[str, Field], where: Location) -> SiteError:
-    close = difflib.get_close_matches(key, list(schema), n=1, cutoff=0.6)
+    message = f"Unbekannte Angabe „{key}“."
+    if key.lower() in _ADDRESS_KEYS and where.path.endswith((".md", "/album.yaml")):
+        return SiteError(message, where, _address_hint(where.path))
+    close = [name for name in _SYNONYMS.get(key.lower(), ()) if name in schema][:1]
+    close = close or difflib.get_close_matches(key, list(schema), n=1, cutoff=0.6)
     hint = f"Meinten Sie „{close[0]}“? " if close else ""
     hint += f"Erlaubt sind: {', '.join(schema)}."
-    return SiteError(f"Unbekannte Angabe „{key}“.", where, hint)
+    return SiteError(message, where, hint)
+
+
+def _address_hint(path: str) -> str:
+    """How the address of a page or album is made, and how to change it."""
+    folder, _, name = path.rpartition("/")
+    if name == "album.yaml":
+        name = folder.rsplit("/", 1)[-1]
+        return (f"Die Adresse eines Albums entsteht aus dem Ordnernamen („{name}“ → "
+                f"/galerie/{slugify(name)}/). Um sie zu ändern, benennen Sie den Ordner um.")
+    stem = re.sub(r"^\d{4}-\d{2}-\d{2}-", "", name.removesuffix(".md"))
+    return (f"Die Adresse entsteht aus dem Dateinamen („{name}“ → …/{slugify(stem)}/). Um sie "
+            "zu ändern, benennen Sie die Datei um; Links, die noch auf den alten Namen zeigen, "
+            "meldet der Build.")

@@ -92,8 +92,10 @@ def parse_yaml(text: str, path: str, first_line: int = 1) -> YamlData:
         value = loader.construct_document(node) if node is not None else None
     except yaml.MarkedYAMLError as exc:
         raise _yaml_error(exc, path, first_line, text) from exc
+    except yaml.reader.ReaderError as exc:
+        raise _control_character(exc, path, first_line, text) from exc
     except yaml.YAMLError as exc:
-        raise SiteError(f"Ungültiges YAML: {exc}", Location(path, first_line)) from exc
+        raise SiteError("Die YAML-Angaben sind fehlerhaft.", Location(path, first_line)) from exc
     finally:
         loader.dispose()
     return YamlData(value, lines)
@@ -135,6 +137,17 @@ def _yaml_error(exc: yaml.MarkedYAMLError, path: str, first_line: int, text: str
         "Prüfen Sie Einrückung, Doppelpunkte und Anführungszeichen in dieser Zeile und der "
         "Zeile davor. Texte mit „:“ oder „#“ setzen Sie in Anführungszeichen.",
     )
+
+
+def _control_character(
+    exc: yaml.reader.ReaderError, path: str, first_line: int, text: str
+) -> SiteError:
+    """PyYAML refuses control characters (often pasted along with text) before parsing."""
+    line = first_line + text.count("\n", 0, max(exc.position, 0))
+    return SiteError(
+        f"Die YAML-Angaben enthalten ein unsichtbares Steuerzeichen (U+{exc.character:04X}).",
+        Location(path, line),
+        "Es kommt oft mit kopiertem Text. Löschen Sie die Zeile und tippen Sie sie neu.")
 
 
 # PyYAML's most common complaints, in the words an editor understands.

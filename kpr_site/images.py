@@ -38,7 +38,8 @@ from typing import Any, Protocol
 
 from PIL import Image, ImageCms, UnidentifiedImageError
 
-from kpr_site.errors import Location, SiteError
+from kpr_site.errors import Location, SiteError, os_reason
+from kpr_site.german import number
 from kpr_site.parallel import can_fork, process_pool
 
 __all__ = [
@@ -248,7 +249,7 @@ def _read(file: Path, path: str) -> bytes:
     try:
         return file.read_bytes()
     except OSError as exc:
-        raise SiteError(f"Die Bilddatei lässt sich nicht lesen ({exc.strerror}).", Location(path),
+        raise SiteError(f"Die Bilddatei lässt sich nicht lesen: {os_reason(exc)}.", Location(path),
                         "Prüfen Sie, ob die Datei vorhanden und lesbar ist.") from exc
 
 
@@ -287,11 +288,12 @@ def _open(data: bytes, path: str) -> Image.Image:
 
 def _too_big(path: str, size: tuple[int, int] | None) -> SiteError:
     pillow_limit = 2 * (Image.MAX_IMAGE_PIXELS or 0) // 1_000_000  # where Pillow itself refuses
-    claim = f"{size[0]} × {size[1]} Pixel" if size else f"mehr als {pillow_limit} Megapixel"
+    claim = (f"{number(size[0])} × {number(size[1])} Pixel" if size
+             else f"mehr als {number(pillow_limit)} Megapixel")
     return SiteError(
         f"Das Bild ist laut Dateikopf zu groß ({claim}); erlaubt sind höchstens "
-        f"{MAX_PIXELS // 1_000_000} Megapixel.", Location(path),
-        "Verkleinern Sie das Foto vor dem Einstellen (z. B. auf 4000 Pixel Breite). Eine "
+        f"{number(MAX_PIXELS // 1_000_000)} Megapixel.", Location(path),
+        "Verkleinern Sie das Foto vor dem Einstellen (z. B. auf 4.000 Pixel Breite). Eine "
         "unglaubwürdige Größe kann auch auf eine beschädigte oder manipulierte Datei hindeuten.")
 
 

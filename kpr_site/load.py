@@ -6,7 +6,7 @@ import datetime as dt
 import hashlib
 import re
 import unicodedata
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -138,10 +138,12 @@ def content_files(root: Path, kind: str) -> Iterator[tuple[Path, str]]:
 _KNOWN = {"site.yaml", "members.yaml", "press", "projects", "pages"}
 
 
-def unused_files(root: Path) -> list[SiteError]:
+def unused_files(root: Path, used: Collection[str] = frozenset()) -> list[SiteError]:
     """Warnings for files in content/ that no build reads: `Meldung.MD`, `text.markdown`, a
     folder `content/press/2017/` — an editor expects them on the site and would not see why.
-    Hidden and underscore files (editor swap files, drafts kept aside) are left alone."""
+    `used` are the other files the build publishes (site-relative paths: a photo beside the
+    text that shows it). Hidden and underscore files (editor swap files, drafts kept aside)
+    are left alone."""
     warnings = []
     content = root / "content"
     for path in sorted(content.rglob("*")) if content.is_dir() else []:
@@ -149,12 +151,14 @@ def unused_files(root: Path) -> list[SiteError]:
         if any(part.startswith((".", "_")) or part.endswith("~") for part in rel.parts):
             continue
         top_level = len(rel.parts) == 1
-        read = (rel.parts[0] in _KNOWN if top_level
-                else len(rel.parts) == 2 and rel.parts[0] in _KNOWN and path.suffix == ".md")
+        site_path = unicodedata.normalize("NFC", f"content/{rel.as_posix()}")
+        read = site_path in used or (
+            rel.parts[0] in _KNOWN if top_level
+            else len(rel.parts) == 2 and rel.parts[0] in _KNOWN and path.suffix == ".md")
         if not read and (path.is_file() or (top_level and path.is_dir())):
             warnings.append(SiteError(
                 "Diese Datei wird nicht verwendet und erscheint nicht auf der Website.",
-                Location(f"content/{rel.as_posix()}"), _unused_hint(rel), severity="warning"))
+                Location(site_path), _unused_hint(rel), severity="warning"))
     return warnings
 
 

@@ -21,10 +21,12 @@ from xml.etree.ElementTree import Element
 
 import markdown
 from markdown.extensions import Extension
+from markdown.inlinepatterns import InlineProcessor
 from markdown.serializers import RE_AMP
 from markdown.treeprocessors import Treeprocessor
 from markdown.util import AMP_SUBSTITUTE, AtomicString
 
+from kpr_site import placeholders
 from kpr_site.errors import Location, SiteError, shown
 from kpr_site.german import slugify
 
@@ -34,7 +36,7 @@ __all__ = [
 ]
 
 # Bump when the converter's output changes, so cached conversions are not reused.
-CONVERTER_VERSION = f"10/{markdown.__version__}"
+CONVERTER_VERSION = f"11/{markdown.__version__}"
 
 SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
 """A URL that starts with a scheme ("https:", "mailto:") leaves the site."""
@@ -277,8 +279,24 @@ class _GermanTypography(Treeprocessor):
         return result
 
 
+class _OpenItem(InlineProcessor):
+    """A placeholder "[Vom Landkreis zu bestätigen: …]" → `<mark class="offen">` around it."""
+
+    ANCESTOR_EXCLUDES = ("mark",)  # Python-Markdown revisits new elements' text: mark once
+
+    def handleMatch(  # type: ignore[override]
+        self, m: re.Match[str], data: str
+    ) -> tuple[Element, int, int]:
+        mark = Element("mark", {"class": placeholders.CSS_CLASS})
+        mark.text = m.group()
+        return mark, m.start(), m.end()
+
+
 class _SiteExtension(Extension):
     def extendMarkdown(self, md: markdown.Markdown) -> None:
+        # After code spans (190) and backslash escapes (180), before links (160): emphasis
+        # and links inside the placeholder still work.
+        md.inlinePatterns.register(_OpenItem(placeholders.MARKER.pattern, md), "kpr_open", 175)
         # After attr_list (8) and abbr (7) have read their {…} and *[…] syntax, before toc (5)
         # builds the table of contents from the headings.
         md.treeprocessors.register(_GermanTypography(md), "kpr_typography", 6)

@@ -16,9 +16,9 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 import jinja2
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
-from kpr_site import german
+from kpr_site import german, placeholders
 from kpr_site.cache import code_version, digest
 from kpr_site.errors import Location, SiteError
 from kpr_site.images import ImagePlan, picture_html
@@ -98,7 +98,9 @@ class Renderer:
             "time_de": german.time_of_day,
             "isodate": lambda d: d.isoformat(), "euro": german.euro,
             "number_de": german.number, "slugify": german.slugify, "topic_url": topic_url,
+            "mark_open": _mark_open,
         })
+        self.env.tests["placeholder"] = lambda value: placeholders.has_marker(str(value))
 
     def load_templates(self, names: set[str]) -> None:
         """Compile every template up front: syntax errors surface before anything is written,
@@ -199,6 +201,12 @@ def _join(base: str, path: str) -> str:
     if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:|^//", path):
         return path
     return base.rstrip("/") + "/" + path.lstrip("/")
+
+
+def _mark_open(value: Any) -> Markup:
+    """Escape a text value and highlight its placeholders (for element content only: never
+    inside an attribute or <title>)."""
+    return Markup(placeholders.highlight(str(escape(value))))
 
 
 def _explain(message: str) -> str:

@@ -17,8 +17,9 @@ PACKAGE = Path(__file__).resolve().parent.parent / "kpr_site"
 # Lowest first. One line per layer: what it is, and its modules.
 LAYERS: list[tuple[str, set[str]]] = [
     ("the package itself: its version", {"__init__"}),
-    ("foundations: the error type, German language, the content model, plain-file helpers",
-     {"errors", "german", "model", "cache", "manifest", "options"}),
+    ("foundations: the error type, German language, the content model, plain-file helpers, "
+     "what marks a text as unfinished",
+     {"errors", "german", "model", "cache", "manifest", "options", "placeholders"}),
     ("spreading work over the cores (worker pools)", {"parallel"}),
     ("one library or one concern each: YAML, Markdown, URLs, atomic output, Pillow",
      {"frontmatter", "markup", "urls", "output", "images"}),

@@ -55,6 +55,10 @@ CASES: dict[str, Case] = {
     "front matter: tab indentation": Case(
         {J: "---\ntitle: Klar\nstatus: laufend\nfunding:\n\tprogram: X\n---\n"}, f"{J}:5",
         "Die YAML-Angaben sind fehlerhaft: ein Tabulator oder Sonderzeichen steht am Zeilenanfang."),
+    "front matter: a pasted control character": Case(
+        {P: "---\ntitle: Neu\ndate: 2017-02-10\nsummary: Kurz\x1b[0m gesagt.\n---\n"}, f"{P}:4",
+        "Die YAML-Angaben enthalten ein unsichtbares Steuerzeichen (U+001B).",
+        "Löschen Sie die Zeile und tippen Sie sie neu."),
     "front matter: duplicate key": Case(
         {P: "---\ntitle: Neu\ndate: 2017-02-10\ntitle: Alt\n---\n"}, f"{P}:4",
         "Der Schlüssel „title“ steht doppelt (zuerst in Zeile 2)."),
@@ -110,6 +114,19 @@ CASES: dict[str, Case] = {
     "unknown key with did-you-mean": Case(
         {P: "---\ntitel: Neu\ndate: 2017-02-10\n---\n"}, f"{P}:2", "Unbekannte Angabe „titel“.",
         "Meinten Sie „title“?"),
+    "description instead of summary": Case(
+        {P: press(description="Kurz gesagt.")}, f"{P}:4", "Unbekannte Angabe „description“.",
+        "Meinten Sie „summary“?"),
+    "tags in a project, where they are topics": Case(
+        {J: project("title: Klar", "status: laufend", "tags: [Jugend]")}, f"{J}:4",
+        "Unbekannte Angabe „tags“.", "Meinten Sie „topics“?"),
+    "slug: the address comes from the file name": Case(
+        {P: press(slug="anders")}, f"{P}:4", "Unbekannte Angabe „slug“.",
+        "Die Adresse entsteht aus dem Dateinamen („2017-02-10-neu.md“ → …/neu/). Um sie zu "
+        "ändern, benennen Sie die Datei um"),
+    "url: a page's address comes from its file name": Case(
+        {G: "---\ntitle: Seite\nurl: /anders/\n---\nText.\n"}, f"{G}:3", "Unbekannte Angabe „url“.",
+        "(„seite.md“ → …/seite/)"),
     "unknown key in a nested mapping": Case(
         {J: project("title: Klar", "status: laufend", "funding:", "  program: X", "  betrag: 5")},
         f"{J}:6", "Unbekannte Angabe „betrag“.", "Erlaubt sind: program, amount_eur."),
