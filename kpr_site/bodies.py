@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from kpr_site.cache import JsonCache, PackCache, code_version, digest
 from kpr_site.errors import SiteError
@@ -55,21 +56,40 @@ def convert_sources(
     return result
 
 
+def _strings(value: Any, size: int | None = None) -> bool:
+    return (isinstance(value, list) and all(isinstance(item, str) for item in value)
+            and (size is None or len(value) == size))
+
+
+def _valid_meta(value: Any) -> bool:
+    """The shape `Converted.meta_json` writes (a cache entry is checked before it is used)."""
+    return (isinstance(value, dict) and isinstance(value.get("empty"), bool)
+            and _strings(value.get("anchors"))
+            and all(_strings(p, 3) for p in _list(value.get("problems")))
+            and all(_strings(link) and len(link) in (5, 6) for link in _list(value.get("links"))))
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [None]
+
+
+def _valid_entry(value: Any) -> bool:
+    """The shape `Converted.to_json` writes."""
+    return _valid_meta(value) and isinstance(value.get("html"), str)
+
+
 def _from_cache(
     result: ConvertedBodies, path: str, key: str, cache: JsonCache, meta: PackCache
 ) -> bool:
-    known = meta.get(key)
-    try:
-        if known is not None:
-            result.converted[path] = Converted.from_json(known, html="")
-            result.empty[path] = bool(known["empty"])
-            return True
-        entry = cache.get(key)
-        if entry is not None:
-            _remember(result, path, Converted.from_json(entry), meta)
-            return True
-    except (KeyError, TypeError, ValueError):
-        cache.damaged += 1
+    known = meta.get(key, _valid_meta)
+    if known is not None:
+        result.converted[path] = Converted.from_json(known, html="")
+        result.empty[path] = known["empty"]
+        return True
+    entry = cache.get(key, _valid_entry)
+    if entry is not None:
+        _remember(result, path, Converted.from_json(entry), meta)
+        return True
     return False
 
 
@@ -115,8 +135,8 @@ def _loader(key: str, source: Source, fresh: dict[str, str], cache: JsonCache) -
     def load() -> str:
         if key in fresh:
             return fresh[key]
-        entry = cache.get(key)
-        if isinstance(entry, dict) and isinstance(entry.get("html"), str):
+        entry = cache.get(key, _valid_entry)
+        if entry is not None:
             return str(entry["html"])
         return convert(source.body, source.path).html  # the cache lost it: convert again
 

@@ -18,7 +18,8 @@ PACKAGE = Path(__file__).resolve().parent.parent / "kpr_site"
 LAYERS: list[tuple[str, set[str]]] = [
     ("the package itself: its version", {"__init__"}),
     ("foundations: the error type, German language, the content model, plain-file helpers",
-     {"errors", "german", "model", "cache", "manifest", "options"}),
+     {"errors", "german", "model", "cache", "options"}),
+    ("what the last build read and wrote (a sealed file in the cache)", {"manifest"}),
     ("spreading work over the cores (worker pools)", {"parallel"}),
     ("one library or one concern each: YAML, Markdown, URLs, atomic output, Pillow",
      {"frontmatter", "markup", "urls", "output", "images"}),
