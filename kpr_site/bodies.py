@@ -138,6 +138,8 @@ def _loader(key: str, source: Source, fresh: dict[str, str], cache: JsonCache) -
         entry = cache.get(key, _valid_entry)
         if entry is not None:
             return str(entry["html"])
-        return convert(source.body, source.path).html  # the cache lost it: convert again
+        converted = convert(source.body, source.path)  # the cache lost it: convert again
+        cache.put(key, converted.to_json())
+        return converted.html
 
     return load

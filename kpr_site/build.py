@@ -173,15 +173,15 @@ def _make_derivatives(
         report.image_seconds += again.seconds
         errors += again.errors
         folders.update({u.plan.digest: elsewhere for u in made.unwritable})
-        report.warnings.append(_unwritable_cache(made.unwritable[0]))
+        report.warnings.append(_unwritable_cache(folder, made.unwritable[0]))
     return folders, errors
 
 
-def _unwritable_cache(first: Unwritable) -> SiteError:
+def _unwritable_cache(folder: Path, first: Unwritable) -> SiteError:
     reason = file_error(first.error())
     return SiteError(
         "Fotos konnten nicht im Zwischenspeicher abgelegt werden: " + reason.message,
-        reason.location, "Sie wurden für diesen Build in einem temporären Ordner erzeugt und "
+        Location(str(folder)), "Sie wurden für diesen Build in einem temporären Ordner erzeugt und "
         "müssen beim nächsten Build erneut erzeugt werden. " + (reason.hint or ""),
         severity="warning")
 

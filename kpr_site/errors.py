@@ -95,6 +95,7 @@ _FAULTS: dict[int, tuple[str, str]] = {
                    "Starten Sie den Build mit weniger Prozessen erneut, z. B. mit --jobs 1."),
 }
 _FAULTS[errno.EPERM] = _FAULTS[errno.EACCES]
+_FAULTS[errno.EEXIST] = _FAULTS[errno.ENOTDIR]  # mkdir: a file is in the way
 _FAULTS[errno.ENFILE] = _FAULTS[errno.EMFILE]
 
 

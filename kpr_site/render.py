@@ -200,14 +200,18 @@ class _SealedBytecodeCache(jinja2.BytecodeCache):
     def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
         try:
             payload = read_sealed(self._file(bucket))
-            if payload is not None:
-                bucket.bytecode_from_string(payload)
+            if payload is None:
+                return
+            key, _, code = payload.partition(b"\n")
+            if key != bucket.key.encode():  # another template's file
+                raise Damaged
+            bucket.bytecode_from_string(code)
         except (Damaged, ValueError, EOFError, TypeError):
             self.damaged += 1
             bucket.reset()
 
     def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
-        store_sealed(self._file(bucket), bucket.bytecode_to_string())
+        store_sealed(self._file(bucket), bucket.key.encode() + b"\n" + bucket.bytecode_to_string())
 
 
 def _image_globals(images: Mapping[str, ImagePlan], base_path: str) -> dict[str, Any]:
