@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from kpr_site.errors import BuildFailed, SiteError
+from kpr_site.errors import BuildFailed, SiteError, file_error
 
 if TYPE_CHECKING:
     from kpr_site.options import BuildOptions
@@ -116,9 +116,11 @@ def _main(argv: Sequence[str] | None) -> int:
     command = {"build": _build, "serve": _serve, "new": _new, "check": _check}[args.command]
     try:
         return command(parser, args)
-    except (BuildFailed, SiteError) as exc:  # the one place errors are shown; they know their exit code
-        _print_errors(exc.errors if isinstance(exc, BuildFailed) else [exc], args.command == "build")
-        return exc.exit_code
+    except (BuildFailed, SiteError, OSError) as exc:  # the one place errors are shown
+        failure = BuildFailed([file_error(exc)]) if isinstance(exc, OSError) else exc
+        errors = failure.errors if isinstance(failure, BuildFailed) else [failure]
+        _print_errors(errors, args.command == "build")
+        return failure.exit_code  # errors know their exit code
 
 
 def _build(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:

@@ -73,10 +73,10 @@ def format_errors(errors: Iterable[SiteError]) -> str:
 _FAULTS: dict[int, tuple[str, str]] = {
     errno.ENOSPC: ("Auf dem Datenträger ist kein Speicherplatz mehr frei.",
                    "Geben Sie Speicherplatz frei (z. B. alte Ausgabeordner oder den "
-                   "Zwischenspeicher .cache/ löschen) und starten Sie den Build erneut."),
+                   "Zwischenspeicher .cache/ löschen) und versuchen Sie es erneut."),
     errno.EDQUOT: ("Ihr Speicherkontingent auf dem Datenträger ist erschöpft.",
                    "Löschen Sie nicht mehr benötigte Dateien oder bitten Sie die IT um mehr "
-                   "Speicherplatz; starten Sie den Build dann erneut."),
+                   "Speicherplatz; versuchen Sie es dann erneut."),
     errno.EROFS: ("Der Datenträger ist schreibgeschützt.",
                   "Wählen Sie mit --out (und --cache-dir) einen beschreibbaren Ordner oder "
                   "heben Sie den Schreibschutz auf."),
@@ -85,12 +85,12 @@ _FAULTS: dict[int, tuple[str, str]] = {
                    "Prüfen Sie die Zugriffsrechte (z. B. mit „ls -l“) oder wählen Sie mit "
                    "--out einen Ordner, in den Sie schreiben dürfen."),
     errno.EISDIR: ("Hier liegt ein Ordner, wo eine Datei hingehört.",
-                   "Verschieben oder löschen Sie den Ordner und starten Sie den Build erneut."),
+                   "Verschieben oder löschen Sie den Ordner und versuchen Sie es erneut."),
     errno.ENOTDIR: ("Hier liegt eine Datei, wo ein Ordner hingehört.",
-                    "Verschieben oder löschen Sie die Datei und starten Sie den Build erneut."),
+                    "Verschieben oder löschen Sie die Datei und versuchen Sie es erneut."),
     errno.EIO: ("Der Datenträger meldet einen Lese- oder Schreibfehler.",
                 "Prüfen Sie den Datenträger (z. B. ob ein USB-Stick oder Netzlaufwerk noch "
-                "verbunden ist) und starten Sie den Build erneut."),
+                "verbunden ist) und versuchen Sie es erneut."),
     errno.EMFILE: ("Es sind zu viele Dateien gleichzeitig geöffnet.",
                    "Starten Sie den Build mit weniger Prozessen erneut, z. B. mit --jobs 1."),
 }
@@ -107,8 +107,8 @@ def file_error(exc: OSError, path: str | None = None) -> SiteError:
     if known is None:
         reason = _shown(exc.strerror or type(exc).__name__)
         known = (f"Die Datei lässt sich nicht lesen oder schreiben ({reason}).",
-                 "Prüfen Sie die Datei, den Ordner und den Datenträger und starten Sie den "
-                 "Build erneut.")
+                 "Prüfen Sie die Datei, den Ordner und den Datenträger und versuchen Sie es "
+                 "erneut.")
     location = Location(_shown(str(where))) if where is not None else None
     return SiteError(known[0], location, known[1])
 

@@ -14,11 +14,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import REPO, SITE_YAML, press, tree_digest
+from conftest import REPO, SITE_YAML, MakeSite, press, tree_digest
 from PIL import Image
 
 from kpr_site.build import build_site
 from kpr_site.cache import seal, unseal
+from kpr_site.cli import main
 from kpr_site.options import BuildOptions
 
 Build = Callable[..., tuple[int, str, str]]
@@ -224,6 +225,17 @@ def test_unwritable_output_file_fails_the_build_and_removes_the_staging_folder(
     assert "Geben Sie Speicherplatz frei" in err and ".tmp-" not in err
     assert tree_digest(site / "build") == before
     assert sorted(p.name for p in site.iterdir() if p.name.startswith(".build")) == [".build.lock"]
+
+
+def test_file_system_fault_outside_a_build_is_shown_the_same_way(
+    make_site: MakeSite, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = make_site({"content/pages": "eine Datei, wo der Ordner der Seiten hingehört"})
+    code = main(["new", "page", "Kontakt", "--source", str(root)])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert f"{root / 'content' / 'pages'}: Hier liegt eine Datei, wo ein Ordner hingehört." in err
+    assert "Traceback" not in err and "Errno" not in err
 
 
 # ---------- a real full or read-only file system (tmpfs in a private mount namespace) ----------
