@@ -376,3 +376,34 @@ def test_cache_that_cannot_be_written_only_costs_speed(
     # The spare folder for the photos is gone; .out.next is the double buffer of every build.
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         ".clean.lock", ".out.lock", ".out.next", "b.jpg", "clean", "disk", "out"]
+
+
+def test_damage_found_by_render_workers_gives_one_warning(
+    make_site: MakeSite, build: Build, tmp_path: Path
+) -> None:
+    """With enough pages for worker processes, converted bodies are read in the workers
+    (bodies.json tells the main process all else); their findings come back to the warning."""
+    root = make_site({f"content/press/2017-01-{1 + i % 28:02d}-m{i}.md":
+                      press(f"2017-01-{1 + i % 28:02d}", f"Meldung {i}", f"Text *{i}*.")
+                      for i in range(70)})
+    assert build(root, "--jobs", "2")[0] == 0
+    build_site(root, tmp_path / "clean", BuildOptions(jobs=1, use_cache=False))
+    for file in cache_files(root, "markdown"):
+        damage(file, "flipped", [])
+    shutil.rmtree(root / "build")
+    code, _out, err = build(root, "--jobs", "2")
+    assert code == 0, err
+    assert err.count("Warnung") == 1 and f"{root / '.cache'}: Warnung" in err
+    assert tree_digest(root / "build") == tree_digest(tmp_path / "clean")
+
+
+def test_check_reports_cache_damage_as_one_warning(
+    site: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for kind in ("frontmatter", "markdown", "derivatives", "jinja"):
+        for file in cache_files(site, kind):
+            damage(file, "truncated", [])
+    code = main(["check", "--source", str(site)])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert out.count("Warnung:") == 1 and "Der Zwischenspeicher war beschädigt" in out
