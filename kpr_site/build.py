@@ -119,8 +119,8 @@ def build_site(source: Path, out: Path, options: BuildOptions | None = None) -> 
             return Path(stack.enter_context(tempfile.TemporaryDirectory(
                 dir=out.parent, prefix=f".{out.name}.images-", ignore_cleanup_errors=True)))
 
-        folder = cache_dir / "images" if options.use_cache else spare()
-        folders, errors = _make_derivatives(source, images, folder, spare, options, report)
+        folder, fallback = (cache_dir / "images", spare) if options.use_cache else (spare(), None)
+        folders, errors = _make_derivatives(source, images, folder, fallback, options, report)
         if errors:
             raise BuildFailed(errors)
         outputs = _write(out, old, specs, _extra_files(site, bodies, specs, assets), renderer,
@@ -147,12 +147,13 @@ def _warn_if_damaged(report: BuildReport, cache_dir: Path) -> None:
 
 
 def _make_derivatives(
-    source: Path, images: dict[str, ImagePlan], folder: Path, spare: Callable[[], Path],
+    source: Path, images: dict[str, ImagePlan], folder: Path, spare: Callable[[], Path] | None,
     options: BuildOptions, report: BuildReport,
 ) -> tuple[dict[str, Path], list[SiteError]]:
-    """Make the derivatives that `folder` (the image cache) lacks. Photos it cannot take — a
-    full or read-only cache — are made in `spare()` instead: a cache that cannot be written
-    only costs speed. Returns the folder of each photo (by content hash) and the errors."""
+    """Make the derivatives that `folder` lacks. Photos the image cache cannot take — full or
+    read-only — are made in `spare()` instead (a cache that cannot be written only costs
+    speed); without `spare` that is an error. Returns each photo's folder (by content hash)
+    and the errors."""
     plans = list(images.values())
     jobs = options.jobs or default_jobs()
     made = make_images(source, plans, folder, ImageSettings(), jobs, options.progress)
@@ -162,9 +163,9 @@ def _make_derivatives(
     folders = {plan.digest: folder for plan in plans}
     errors = list(made.errors)
     if made.unwritable:
-        elsewhere = spare()
-        if elsewhere == folder:
+        if spare is None:
             raise made.unwritable[0].error()
+        elsewhere = spare()
         again = make_images(source, [u.plan for u in made.unwritable], elsewhere,
                             ImageSettings(), jobs, options.progress)
         if again.unwritable:
@@ -473,5 +474,7 @@ def _decode_images(
             return Path(stack.enter_context(tempfile.TemporaryDirectory(
                 ignore_cleanup_errors=True)))
 
-        folder = options.cache_root(source) / "images" if options.use_cache else spare()
-        return _make_derivatives(source, images, folder, spare, options, report)[1]
+        if options.use_cache:
+            return _make_derivatives(source, images, options.cache_root(source) / "images",
+                                     spare, options, report)[1]
+        return _make_derivatives(source, images, spare(), None, options, report)[1]
