@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from kpr_site.errors import BuildFailed, SiteError, file_error
 from kpr_site.german import counted, number
 
 if TYPE_CHECKING:
@@ -110,16 +111,20 @@ def _main(argv: Sequence[str] | None) -> int:
         from kpr_site import __version__
         print(f"kpr-site {__version__}")
         return EXIT_OK
-    if args.command == "build":
-        return _build(parser, args)
-    if args.command in ("serve", "new", "check"):
-        return {"serve": _serve, "new": _new, "check": _check}[args.command](parser, args)
-    parser.print_help()
-    return EXIT_USAGE
+    if args.command not in ("build", "serve", "new", "check"):
+        parser.print_help()
+        return EXIT_USAGE
+    command = {"build": _build, "serve": _serve, "new": _new, "check": _check}[args.command]
+    try:
+        return command(parser, args)
+    except (BuildFailed, SiteError, OSError) as exc:  # the one place errors are shown
+        failure = BuildFailed([file_error(exc)]) if isinstance(exc, OSError) else exc
+        errors = failure.errors if isinstance(failure, BuildFailed) else [failure]
+        _print_errors(errors, args.command == "build")
+        return failure.exit_code  # errors know their exit code
 
 
 def _build(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
-    from kpr_site.errors import SiteError
     from kpr_site.manifest import load_manifest, manifest_path
     from kpr_site.options import BuildOptions, check_paths, settings_key
     from kpr_site.output import check_output_dir
@@ -161,16 +166,8 @@ def _base_url(parser: argparse.ArgumentParser, value: str) -> str:
 
 def _run_build(source: Path, out: Path, options: BuildOptions) -> int:
     from kpr_site.build import build_site
-    from kpr_site.errors import BuildFailed, SiteError
 
-    try:
-        report = build_site(source, out, options)
-    except BuildFailed as exc:
-        _print_errors(exc.errors)
-        return EXIT_CONTENT
-    except SiteError as exc:
-        _print_errors([exc])
-        return EXIT_CONTENT
+    report = build_site(source, out, options)
     for warning in report.warnings:
         print(warning, file=sys.stderr)
     if report.images_made or report.images_cached:
@@ -208,11 +205,12 @@ def _image_progress() -> Callable[[int, int], None] | None:
     return show
 
 
-def _print_errors(errors: Sequence[object]) -> None:
+def _print_errors(errors: Sequence[object], build: bool) -> None:
     for error in errors:
         print(error, file=sys.stderr)
-    print(f"\nDer Build ist fehlgeschlagen: {number(len(errors))} Fehler. "
-          "Die bisherige Ausgabe bleibt unverändert.", file=sys.stderr)
+    if build:
+        print(f"\nDer Build ist fehlgeschlagen: {number(len(errors))} Fehler. "
+              "Die bisherige Ausgabe bleibt unverändert.", file=sys.stderr)
 
 
 # --- serve, new, check: the editor's commands ---------------------------------------------
@@ -304,21 +302,16 @@ def _serve(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
 
 def _new(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     from kpr_site import scaffold
-    from kpr_site.errors import SiteError
 
     source = _site_source(parser, args.source)
     date: dt.date = args.date or dt.date.today()
-    try:
-        if args.kind == "album":
-            album = scaffold.new_album(source, args.title, date)
-        elif args.kind == "press":
-            path = scaffold.new_press(source, args.title, date)
-        else:
-            path = {"project": scaffold.new_project, "page": scaffold.new_page}[args.kind](
-                source, args.title)
-    except SiteError as exc:
-        print(exc, file=sys.stderr)
-        return EXIT_CONTENT
+    if args.kind == "album":
+        album = scaffold.new_album(source, args.title, date)
+    elif args.kind == "press":
+        path = scaffold.new_press(source, args.title, date)
+    else:
+        path = {"project": scaffold.new_project, "page": scaffold.new_page}[args.kind](
+            source, args.title)
     if args.kind != "album":
         print(path)
         print("Angelegt als Entwurf (draft: true): Die Datei erscheint nur in der Vorschau mit "

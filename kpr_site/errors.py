@@ -7,8 +7,12 @@ import socket
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import ClassVar
 
-__all__ = ["BuildFailed", "Location", "Severity", "SiteError", "format_errors", "os_reason", "shown"]
+__all__ = [
+    "BuildFailed", "Location", "Severity", "SiteError", "file_error", "format_errors", "os_reason",
+    "shown",
+]
 
 Severity = str  # "error" or "warning"
 
@@ -36,6 +40,7 @@ class SiteError(Exception):
     location: Location | None = None
     hint: str | None = None
     severity: Severity = "error"
+    exit_code: ClassVar[int] = 1
 
     def __str__(self) -> str:
         where = f"{self.location}: " if self.location else ""
@@ -56,6 +61,8 @@ class SiteError(Exception):
 
 class BuildFailed(Exception):
     """Raised when a build found errors; carries all of them, sorted by place."""
+
+    exit_code: ClassVar[int] = 1
 
     def __init__(self, errors: Iterable[SiteError]) -> None:
         self.errors = sorted(errors, key=SiteError.sort_key)
@@ -105,3 +112,47 @@ def os_reason(exc: OSError) -> str:
         return _OS_REASONS[exc.errno]
     code = errno.errorcode.get(exc.errno or 0)
     return f"Fehler des Betriebssystems ({code})" if code else "Fehler des Betriebssystems"
+
+
+# What the operating system said → (what happened, what to do), in the editor's words.
+_FAULTS: dict[int, tuple[str, str]] = {
+    errno.ENOSPC: ("Auf dem Datenträger ist kein Speicherplatz mehr frei.",
+                   "Geben Sie Speicherplatz frei (z. B. alte Ausgabeordner oder den "
+                   "Zwischenspeicher .cache/ löschen) und versuchen Sie es erneut."),
+    errno.EDQUOT: ("Ihr Speicherkontingent auf dem Datenträger ist erschöpft.",
+                   "Löschen Sie nicht mehr benötigte Dateien oder bitten Sie die IT um mehr "
+                   "Speicherplatz; versuchen Sie es dann erneut."),
+    errno.EROFS: ("Der Datenträger ist schreibgeschützt.",
+                  "Wählen Sie mit --out (und --cache-dir) einen beschreibbaren Ordner oder "
+                  "heben Sie den Schreibschutz auf."),
+    errno.EACCES: ("Keine Berechtigung, diese Datei oder diesen Ordner zu lesen oder zu "
+                   "schreiben.",
+                   "Prüfen Sie die Zugriffsrechte (z. B. mit „ls -l“) oder wählen Sie mit "
+                   "--out einen Ordner, in den Sie schreiben dürfen."),
+    errno.EISDIR: ("Hier liegt ein Ordner, wo eine Datei hingehört.",
+                   "Verschieben oder löschen Sie den Ordner und versuchen Sie es erneut."),
+    errno.ENOTDIR: ("Hier liegt eine Datei, wo ein Ordner hingehört.",
+                    "Verschieben oder löschen Sie die Datei und versuchen Sie es erneut."),
+    errno.EIO: ("Der Datenträger meldet einen Lese- oder Schreibfehler.",
+                "Prüfen Sie den Datenträger (z. B. ob ein USB-Stick oder Netzlaufwerk noch "
+                "verbunden ist) und versuchen Sie es erneut."),
+    errno.EMFILE: ("Es sind zu viele Dateien gleichzeitig geöffnet.",
+                   "Starten Sie den Build mit weniger Prozessen erneut, z. B. mit --jobs 1."),
+}
+_FAULTS[errno.EPERM] = _FAULTS[errno.EACCES]
+_FAULTS[errno.EEXIST] = _FAULTS[errno.ENOTDIR]  # mkdir: a file is in the way
+_FAULTS[errno.ENFILE] = _FAULTS[errno.EMFILE]
+
+
+def file_error(exc: OSError, path: str | None = None) -> SiteError:
+    """A fault of the file system (full, read-only, no permission …) as a SiteError naming
+    the file (`exc.filename`, else `path`) and what to do. The one translation of OSError."""
+    where = exc.filename if exc.filename is not None else path
+    known = _FAULTS.get(exc.errno or 0)
+    if known is None:
+        reason = shown(exc.strerror or type(exc).__name__)
+        known = (f"Die Datei lässt sich nicht lesen oder schreiben ({reason}).",
+                 "Prüfen Sie die Datei, den Ordner und den Datenträger und versuchen Sie es "
+                 "erneut.")
+    location = Location(shown(str(where))) if where is not None else None
+    return SiteError(known[0], location, known[1])

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -173,10 +174,19 @@ def _explain(problem: str) -> str:
 
 
 class YamlMemo(Protocol):
-    """A store for parsed YAML by content hash (kpr_site.cache.PackCache)."""
+    """A store for parsed YAML by content hash (kpr_site.cache.PackCache); `get` returns
+    only values that pass `valid`."""
 
-    def get(self, key: str) -> Any | None: ...
+    def get(self, key: str, valid: Callable[[Any], bool]) -> Any | None: ...
     def put(self, key: str, value: Any) -> None: ...
+
+
+def _memo_entry(entry: Any) -> bool:
+    """A memo entry as `parse_yaml_memo` stores it: [value, [[*key path, line], …]]."""
+    return (isinstance(entry, list) and len(entry) == 2 and isinstance(entry[1], list)
+            and all(isinstance(item, list) and item and type(item[-1]) is int
+                    and all(isinstance(part, str | int) for part in item[:-1])
+                    for item in entry[1]))
 
 
 def parse_yaml_memo(text: str, path: str, first_line: int, memo: YamlMemo | None) -> YamlData:
@@ -188,7 +198,7 @@ def parse_yaml_memo(text: str, path: str, first_line: int, memo: YamlMemo | None
     if memo is None:
         return parse_yaml(text, path, first_line)
     key = hashlib.sha256(text.encode()).hexdigest()
-    cached = memo.get(key)
+    cached = memo.get(key, _memo_entry)
     if cached is not None:
         value, lines = cached
         return YamlData(value, {tuple(entry[:-1]): entry[-1] + first_line for entry in lines})

@@ -86,6 +86,19 @@ class Converted:
                 "empty": not self.html}
 
     @classmethod
+    def valid_json(cls, value: Any, with_html: bool = True) -> bool:
+        """Whether `value` has the shape `to_json` (or `meta_json`) writes, with the right types:
+        a cache entry is checked before it is used."""
+        try:
+            done = cls.from_json(value, html=None if with_html else "")
+        except (KeyError, TypeError, ValueError, AttributeError):
+            return False
+        return (isinstance(value.get("empty"), bool) and isinstance(done.html, str)
+                and all(isinstance(a, str) for a in done.anchors)
+                and all(_typed(vars(link), Link) for link in done.links)
+                and all(_typed(vars(problem), Problem) for problem in done.problems))
+
+    @classmethod
     def from_json(cls, data: dict[str, Any], html: str | None = None) -> Converted:
         """From `to_json` (or from `meta_json` with the HTML given separately)."""
         return cls(data["html"] if html is None else html,
@@ -103,6 +116,13 @@ class Problem:
     """Text to search for in the body, to find the line (if `line` is not known)."""
     line: int | None = None
     """Lines from the body's first line, where known."""
+
+
+def _typed(values: dict[str, Any], kind: type) -> bool:
+    """Whether each field of a dataclass instance has its annotated type (str, int, int | None)."""
+    types = {"str": str, "int": int, "int | None": (int, type(None))}
+    return all(isinstance(values[name], types[str(annotation)])  # type: ignore[arg-type]
+               for name, annotation in kind.__annotations__.items())
 
 
 def browser_url(value: str) -> str:

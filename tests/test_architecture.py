@@ -19,7 +19,8 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("the package itself: its version", {"__init__"}),
     ("foundations: the error type, German language, the content model, plain-file helpers, "
      "what marks a text as unfinished",
-     {"errors", "german", "model", "cache", "manifest", "options", "placeholders"}),
+     {"errors", "german", "model", "cache", "options", "placeholders"}),
+    ("what the last build read and wrote (a sealed file in the cache)", {"manifest"}),
     ("spreading work over the cores (worker pools)", {"parallel"}),
     ("one library or one concern each: YAML, Markdown, URLs, atomic output, Pillow",
      {"frontmatter", "markup", "urls", "output", "images"}),
