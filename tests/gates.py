@@ -32,6 +32,7 @@ __all__ = [
     "AXE_TAGS",
     "CHROMIUM",
     "CONTENT_SECURITY_POLICY",
+    "META_CONTENT_SECURITY_POLICY",
     "REPO_ROOT",
     "VIEWPORTS",
     "VNU_JAR",
@@ -73,6 +74,12 @@ CHROMIUM_ARGS = [
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
     "object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
+# The same policy as a <meta http-equiv> tag on every page (for hosts that send no headers, such as
+# GitHub and GitLab Pages). Browsers ignore these directives in a meta tag and warn about them.
+HEADER_ONLY_DIRECTIVES = ("frame-ancestors", "report-uri", "sandbox")
+META_CONTENT_SECURITY_POLICY = "; ".join(
+    d for d in CONTENT_SECURITY_POLICY.split("; ") if d.split()[0] not in HEADER_ONLY_DIRECTIVES
 )
 # Pages checked at the same time per viewport; 4 keeps a 100-page site near 20 s.
 PARALLEL_PAGES = 4
