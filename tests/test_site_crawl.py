@@ -61,9 +61,9 @@ class Built:
 
 
 @pytest.fixture(scope="module")
-def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One cache for both builds (photo derivatives are the slow part), never the repo's."""
-    return tmp_path_factory.mktemp("cache")
+def cache_dir(shipped_cache: Path) -> Path:
+    """One cache for all builds (photo derivatives are the slow part), never the repo's."""
+    return shipped_cache
 
 
 @pytest.fixture(scope="module", params=[None, PROJECT_SITE, *PIPELINES],
