@@ -91,6 +91,9 @@ def write_file(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
     try:
+        # mkstemp makes 0600; image derivatives are hard-linked into the output, which a web
+        # server running as another user must be able to read.
+        os.fchmod(fd, 0o644)
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
         if path.is_dir() and not path.is_symlink():

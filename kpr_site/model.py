@@ -63,6 +63,9 @@ class SiteConfig:
     language: str
     contact: Contact
     nav: tuple[NavItem, ...]
+    custom_domain: bool = False
+    """True: base_url is the site's own domain, and the Pages pipelines publish for it; False: they
+    publish for the address GitHub or GitLab Pages assigns (…github.io/…, …gitlab.io/…)."""
     intro: str = ""
     """Short introduction (Markdown) shown on the home page."""
     feedback_email: str = ""

@@ -179,12 +179,17 @@ def test_shipped_site_fails_strict_check_and_lists_every_placeholder(
 
 
 def _publish_commands(pipeline: Path) -> list[list[str]]:
-    """Each CI job's shell commands, in order (GitHub Actions steps or GitLab CI scripts)."""
+    """The shell commands, in order, of each CI job that publishes the site: GitLab's `pages`
+    job, or a GitHub Actions job that uploads the Pages artifact. (Builds for review in merge
+    requests publish nothing and may run the non-strict check.)"""
     data = yaml.safe_load(pipeline.read_text(encoding="utf-8"))
     jobs = data.get("jobs", data) if isinstance(data, dict) else {}
     commands = []
-    for job in jobs.values():
-        if isinstance(job, dict):
+    for name, job in jobs.items():
+        uploads = any("upload-pages-artifact" in str(step.get("uses", ""))
+                      for step in job.get("steps", []) if isinstance(step, dict)
+                      ) if isinstance(job, dict) else False
+        if isinstance(job, dict) and (name == "pages" or uploads):
             lines = [step.get("run", "") for step in job.get("steps", []) if isinstance(step, dict)]
             lines += [line for line in job.get("script", []) if isinstance(line, str)]
             commands.append(lines)
