@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from kpr_site.cache import JsonCache, PackCache, code_version, digest
+from kpr_site.cache import PackCache, PackFolder, code_version, digest
 from kpr_site.errors import SiteError
 from kpr_site.links import LinkResolver
 from kpr_site.load import Source
@@ -23,7 +23,7 @@ def _key(source: Source) -> str:
 @dataclass
 class ConvertedBodies:
     """The converted bodies of a build. Their metadata (links, anchors, problems) is always
-    here; their HTML only where it was converted in this build, else it stays in the cache
+    here; their HTML only where it was converted in this build, else it stays in its pack
     until a page that shows it is rendered."""
 
     converted: dict[str, Converted]
@@ -31,81 +31,63 @@ class ConvertedBodies:
     keys: dict[str, str]
     """Cache key by source path."""
     fresh: dict[str, str]
-    """HTML converted (or read) in this build, by cache key."""
+    """HTML converted in this build, by cache key."""
     empty: dict[str, bool]
     """Whether a body's HTML is empty, by source path."""
+    packs: dict[str, str | None]
+    """The pack holding each body's HTML, by cache key (None: not stored)."""
     count: int = 0
     """How many bodies had to be converted."""
 
 
 def convert_sources(
-    sources: Iterable[Source], cache: JsonCache, meta: PackCache, jobs: int
+    sources: Iterable[Source], packs: PackFolder, meta: PackCache, jobs: int
 ) -> ConvertedBodies:
-    """All bodies converted: metadata from `meta` (one file), else from the HTML cache, else
-    converted afresh in parallel workers."""
-    result = ConvertedBodies({}, {}, {}, {})
+    """All bodies converted: metadata from `meta` (one file), the HTML left in its pack;
+    the rest converted afresh in parallel workers, each storing its chunk in one pack."""
+    result = ConvertedBodies({}, {}, {}, {}, {})
     missing: list[Source] = []
     for source in sources:
         key = result.keys[source.path] = _key(source)
-        if not _from_cache(result, source.path, key, cache, meta):
+        known = meta.get(key, _valid_meta)
+        if known is None or not (known["pack"] and packs.has(known["pack"])):
             missing.append(source)
-    for source, converted in zip(missing, _convert_many(missing, cache, jobs), strict=True):
-        _remember(result, source.path, converted, meta)
+            continue
+        result.converted[source.path] = Converted.from_json(known, html="")
+        result.empty[source.path] = known["empty"]
+        result.packs[key] = known["pack"]
+    for source, (converted, pack) in zip(missing, _convert_many(missing, packs, jobs), strict=True):
+        key = result.keys[source.path]
+        result.converted[source.path] = converted
+        result.fresh[key] = converted.html
+        result.empty[source.path] = not converted.html
+        result.packs[key] = pack
+        meta.put(key, {**converted.meta_json(), "pack": pack})
     result.count = len(missing)
     meta.save()
+    packs.prune({pack for pack in result.packs.values() if pack})
     return result
 
 
-def _strings(value: Any, size: int | None = None) -> bool:
-    return (isinstance(value, list) and all(isinstance(item, str) for item in value)
-            and (size is None or len(value) == size))
-
-
 def _valid_meta(value: Any) -> bool:
-    return Converted.valid_json(value, with_html=False)
+    return (Converted.valid_json(value, with_html=False) and "pack" in value
+            and isinstance(value["pack"], str | None))
 
 
-def _valid_entry(value: Any) -> bool:
-    return Converted.valid_json(value)
-
-
-def _from_cache(
-    result: ConvertedBodies, path: str, key: str, cache: JsonCache, meta: PackCache
-) -> bool:
-    known = meta.get(key, _valid_meta)
-    if known is not None:
-        result.converted[path] = Converted.from_json(known, html="")
-        result.empty[path] = known["empty"]
-        return True
-    entry = cache.get(key, _valid_entry)
-    if entry is not None:
-        _remember(result, path, Converted.from_json(entry), meta)
-        return True
-    return False
-
-
-def _remember(result: ConvertedBodies, path: str, converted: Converted, meta: PackCache) -> None:
-    key = result.keys[path]
-    result.converted[path] = converted
-    result.fresh[key] = converted.html
-    result.empty[path] = not converted.html
-    meta.put(key, converted.meta_json())
-
-
-def _convert_many(sources: list[Source], cache: JsonCache, jobs: int) -> list[Converted]:
-    def work(start: int, stop: int) -> list[Converted]:
-        results = []
-        for source in sources[start:stop]:
-            converted = convert(source.body, source.path)
-            cache.put(_key(source), converted.to_json())  # in the worker: writes in parallel
-            results.append(converted)
-        return results
+def _convert_many(
+    sources: list[Source], packs: PackFolder, jobs: int
+) -> list[tuple[Converted, str | None]]:
+    def work(start: int, stop: int) -> list[tuple[Converted, str | None]]:
+        done = [convert(source.body, source.path) for source in sources[start:stop]]
+        # In the worker, so packs are written in parallel; one file per chunk.
+        pack = packs.write({_key(s): c.html for s, c in zip(sources[start:stop], done, strict=True)})
+        return [(converted, pack) for converted in done]
 
     return [c for chunk in map_ranges(work, len(sources), jobs) for c in chunk]
 
 
 def resolve_bodies(
-    sources: Mapping[str, Source], bodies: ConvertedBodies, cache: JsonCache,
+    sources: Mapping[str, Source], bodies: ConvertedBodies, packs: PackFolder,
     resolver: LinkResolver,
 ) -> tuple[dict[str, LazyBody], list[SiteError]]:
     """Resolve every body's links (errors name the file and line of the link); the HTML is
@@ -117,20 +99,19 @@ def resolve_bodies(
                                    resolver.resolve, resolver.picture)
         key = bodies.keys[path]
         resolved[path] = LazyBody(key, subs, bodies.empty[path],
-                                  _loader(key, source, bodies.fresh, cache))
+                                  _loader(key, source, bodies, packs))
         errors.extend(found)
     return resolved, errors
 
 
-def _loader(key: str, source: Source, fresh: dict[str, str], cache: JsonCache) -> Callable[[], str]:
+def _loader(key: str, source: Source, bodies: ConvertedBodies, packs: PackFolder) -> Callable[[], str]:
     def load() -> str:
-        if key in fresh:
-            return fresh[key]
-        entry = cache.get(key, _valid_entry)
-        if entry is not None:
-            return str(entry["html"])
-        converted = convert(source.body, source.path)  # the cache lost it: convert again
-        cache.put(key, converted.to_json())
-        return converted.html
+        if key in bodies.fresh:
+            return bodies.fresh[key]
+        pack = bodies.packs.get(key)
+        html = packs.read(pack, key) if pack else None
+        if html is None:  # the cache lost it (counted as damage): convert again
+            html = convert(source.body, source.path).html
+        return html
 
     return load

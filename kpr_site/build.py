@@ -13,7 +13,7 @@ from pathlib import Path, PurePosixPath
 from typing import ParamSpec, TypeVar
 
 from kpr_site.bodies import ConvertedBodies, convert_sources, resolve_bodies
-from kpr_site.cache import JsonCache, PackCache, code_version
+from kpr_site.cache import JsonCache, PackCache, PackFolder, code_version
 from kpr_site.errors import BuildFailed, Location, SiteError, file_error
 from kpr_site.feeds import atom_feed, robots_txt, sitemap
 from kpr_site.gallery import referenced_images
@@ -210,7 +210,7 @@ class Prepared:
     """The derivatives planned for every image the site uses, by source path."""
     hashes: dict[str, str]
     """SHA-256 of the content files as they were read (when asked for)."""
-    markdown: JsonCache
+    markdown: PackFolder
     """The cache of converted bodies, read again as pages are rendered."""
 
 
@@ -256,9 +256,9 @@ def _load(
 
 def _convert(
     loaded: LoadResult, source: Path, options: BuildOptions, report: BuildReport
-) -> tuple[ConvertedBodies, JsonCache]:
+) -> tuple[ConvertedBodies, PackFolder]:
     cache_dir = options.cache_root(source) / "markdown"
-    cache = JsonCache(cache_dir if options.use_cache else None)
+    cache = PackFolder(cache_dir if options.use_cache else None)
     meta_file = options.cache_root(source) / "bodies.json" if options.use_cache else None
     meta = PackCache(meta_file, code_version())
     converted = convert_sources(loaded.sources.values(), cache, meta, options.jobs or default_jobs())
@@ -341,7 +341,7 @@ def _write(
     out: Path, old: Manifest, specs: list[PageSpec],
     extra: Iterator[tuple[PurePosixPath, bytes]], renderer: Renderer, jobs: int,
     report: BuildReport, linked: Iterable[tuple[PurePosixPath, Path]],
-    markdown: JsonCache,
+    markdown: PackFolder,
 ) -> dict[str, OutputRecord]:
     """Fill a staging folder, reusing pages whose inputs did not change; swap it in. If
     anything fails, the staging folder is removed and the output stays as it was."""
@@ -357,7 +357,7 @@ def _write(
 def _fill_and_swap(
     staging: Staging, out: Path, old: Manifest, specs: list[PageSpec],
     extra: Iterator[tuple[PurePosixPath, bytes]], renderer: Renderer, jobs: int,
-    report: BuildReport, linked: Iterable[tuple[PurePosixPath, Path]], markdown: JsonCache,
+    report: BuildReport, linked: Iterable[tuple[PurePosixPath, Path]], markdown: PackFolder,
 ) -> dict[str, OutputRecord]:
     keys: dict[str, str] = {}
     reused: dict[str, OutputRecord] = {}  # still as the old manifest recorded them
@@ -393,7 +393,7 @@ def _fill_and_swap(
 
 def _render_pages(
     staging: Staging, renderer: Renderer, todo: Sequence[tuple[PageSpec, PurePosixPath]],
-    jobs: int, markdown: JsonCache, report: BuildReport,
+    jobs: int, markdown: PackFolder, report: BuildReport,
 ) -> list[SiteError]:
     """Render pages straight into the staging folder (in worker processes for many pages);
     returns template errors and counts the damaged cache entries rendering met."""

@@ -36,7 +36,7 @@ __all__ = [
 ]
 
 # Bump when the converter's output changes, so cached conversions are not reused.
-CONVERTER_VERSION = f"11/{markdown.__version__}"
+CONVERTER_VERSION = f"12/{markdown.__version__}"
 
 SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
 """A URL that starts with a scheme ("https:", "mailto:") leaves the site."""

@@ -57,7 +57,16 @@ def warm(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]
         (root / name).parent.mkdir(parents=True, exist_ok=True)
         (root / name).write_text(text, encoding="utf-8")
     (root / "gallery/sitzung/a.jpg").write_bytes(photo("teal"))
+    # Three builds, a text edited before each of the last two: the converted Markdown then
+    # sits in three packs, so each can be swapped for another.
+    edited = ("content/pages/info.md", "content/press/2017-03-01-zwei.md")
+    for name in edited:
+        (root / name).write_text(files[name].replace("\n---\n", "\n---\nVorläufig. "),
+                                 encoding="utf-8")
     build_site(root, root / "build", BuildOptions(jobs=1))
+    for name in edited:
+        (root / name).write_text(files[name], encoding="utf-8")
+        build_site(root, root / "build", BuildOptions(jobs=1))
     shutil.copytree(root, root.parent / "pristine", symlinks=True)
     build_site(root, root.parent / "clean", BuildOptions(jobs=1, use_cache=False))
     return root, tree_digest(root.parent / "clean")
