@@ -33,6 +33,7 @@ from kpr_site.errors import Location, SiteError
 from kpr_site.fields import Field, Invalid, date, text, validate
 from kpr_site.frontmatter import YamlData, decode_text, parse_yaml
 from kpr_site.german import slugify
+from kpr_site.inputs import IMAGE_SUFFIXES, list_folder
 from kpr_site.markup import Link
 from kpr_site.model import Album, Photo, PressRelease, Project, Site
 from kpr_site.urls import album_url
@@ -49,7 +50,6 @@ __all__ = [
 
 GALLERY_DIR = "gallery"
 ALBUM_FILE = "album.yaml"
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".gif", ".webp"})
 # Photo formats editors meet that browsers cannot show: an error, not silently left out.
 _UNSUPPORTED = frozenset({".heic", ".heif", ".avif", ".tif", ".tiff", ".bmp", ".psd", ".dng",
                           ".cr2", ".cr3", ".nef", ".arw", ".orf", ".raf", ".rw2", ".raw"})
@@ -84,7 +84,7 @@ def load_albums(root: Path) -> tuple[list[Album], list[SiteError]]:
     errors: list[SiteError] = []
     if not folder.is_dir():
         return albums, errors
-    for entry in sorted(folder.iterdir()):
+    for entry in list_folder(folder):
         path = f"{GALLERY_DIR}/{entry.name}"
         if entry.name.startswith((".", "_")):
             continue
@@ -152,7 +152,7 @@ def _folder_photos(root: Path, folder: Path, path: str) -> tuple[dict[str, str],
     """The photo files of an album folder: NFC name → name on disk; refused ones as errors."""
     files: dict[str, str] = {}
     errors: list[SiteError] = []
-    for file in sorted(folder.iterdir()):
+    for file in list_folder(folder):
         suffix = file.suffix.lower()
         if file.name.startswith(".") or not (file.is_file() or file.is_symlink()):
             continue

@@ -22,6 +22,7 @@ from kpr_site import german
 from kpr_site.cache import code_version, digest
 from kpr_site.errors import Location, SiteError
 from kpr_site.images import ImagePlan, picture_html
+from kpr_site.inputs import walk_folder
 from kpr_site.model import SiteConfig
 from kpr_site.pages import PageSpec
 from kpr_site.urls import topic_url
@@ -49,10 +50,8 @@ def collect_assets(root: Path) -> Assets:
     """Every file below templates/static, named `stem.<hash>.ext` for cache busting."""
     folder = root / STATIC_DIR
     files: dict[str, tuple[str, bytes]] = {}
-    if folder.is_dir():
-        for file in sorted(p for p in folder.rglob("*") if p.is_file()):
-            if file.name.startswith("."):
-                continue
+    for file, is_dir in walk_folder(folder):
+        if not is_dir and not file.name.startswith("."):
             data = file.read_bytes()
             name = file.relative_to(folder).as_posix()
             pure = PurePosixPath(name)

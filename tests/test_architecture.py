@@ -18,8 +18,11 @@ PACKAGE = Path(__file__).resolve().parent.parent / "kpr_site"
 LAYERS: list[tuple[str, set[str]]] = [
     ("the package itself: its version", {"__init__"}),
     ("foundations: the error type, German language, the content model, plain-file helpers",
-     {"errors", "german", "model", "cache", "manifest", "options"}),
-    ("spreading work over the cores (worker pools)", {"parallel"}),
+     {"errors", "german", "model", "cache", "options"}),
+    ("the one walk of the site's folders (content/, templates/, gallery/), vetting each entry",
+     {"inputs"}),
+    ("spreading work over the cores (worker pools); what the last build read and wrote",
+     {"parallel", "manifest"}),
     ("one library or one concern each: YAML, Markdown, URLs, atomic output, Pillow",
      {"frontmatter", "markup", "urls", "output", "images"}),
     ("the preview's HTTP server (standard library only)", {"devserver"}),
