@@ -272,8 +272,21 @@ def _write(
     extra: Iterator[tuple[PurePosixPath, bytes]], renderer: Renderer, jobs: int,
     report: BuildReport, linked: Iterable[tuple[PurePosixPath, Path]] = (),
 ) -> dict[str, OutputRecord]:
-    """Fill a staging folder, reusing pages whose inputs did not change; swap it in."""
+    """Fill a staging folder, reusing pages whose inputs did not change; swap it in. If
+    anything fails, the staging folder is removed and the output stays as it was."""
     staging = Staging(out)
+    try:
+        return _fill_and_swap(staging, out, old, specs, extra, renderer, jobs, report, linked)
+    except BaseException:
+        staging.discard()
+        raise
+
+
+def _fill_and_swap(
+    staging: Staging, out: Path, old: Manifest, specs: list[PageSpec],
+    extra: Iterator[tuple[PurePosixPath, bytes]], renderer: Renderer, jobs: int,
+    report: BuildReport, linked: Iterable[tuple[PurePosixPath, Path]],
+) -> dict[str, OutputRecord]:
     keys: dict[str, str] = {}
     reused: dict[str, OutputRecord] = {}  # still as the old manifest recorded them
     todo: list[tuple[PageSpec, PurePosixPath]] = []

@@ -101,6 +101,10 @@ class Staging:
         """Take a file over from the live output unchanged (the caller knows it is)."""
         self._link(os.path.join(self._out, str(path)), self._target(path))
 
+    def discard(self) -> None:
+        """Remove the staging folder after a failed build, leaving nothing behind."""
+        shutil.rmtree(self.dir, ignore_errors=True)
+
     def link_file(self, path: PurePosixPath, source: Path) -> None:
         """Take a file over from outside the output (the image cache) by hard link, so it
         costs neither memory nor a copy; across file systems it is copied."""
