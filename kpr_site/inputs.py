@@ -22,8 +22,8 @@ from __future__ import annotations
 import os
 import stat
 import unicodedata
-from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import NamedTuple
 
 from kpr_site.errors import Location, SiteError
 
@@ -43,9 +43,9 @@ _RENAME = ("Benennen Sie {what} um und verwenden Sie nur sichtbare Zeichen: Buch
            "und Bindestriche.")
 
 
-@dataclass(frozen=True)
-class Entry:
-    """One entry below a walked folder."""
+class Entry(NamedTuple):
+    """One entry below a walked folder. (A tuple: the walk makes one per file on every
+    build, and a frozen dataclass costs ~1 µs more each.)"""
 
     rel: str
     """Path below the walk's start with "/", e.g. "content/press/a.md"; odd characters are
@@ -102,14 +102,19 @@ def _listing(folder: str) -> list[os.DirEntry[str]]:
 def _scan(children: list[os.DirEntry[str]], prefix: str, hidden: bool,
           above: set[tuple[int, int]], entries: list[Entry], recursive: bool) -> None:
     for item in children:
-        entry, inode = _classify(item, prefix, hidden or item.name.startswith("."), above)
+        name = item.name
+        if name.isprintable() and item.is_file():  # the common case, without a system call
+            entries.append(Entry(prefix + name, item.path, "file", None,
+                                 hidden or name.startswith(".")))
+            continue
+        entry, inode = _classify(item, prefix, hidden or name.startswith("."), above)
         grandchildren = None
         enter = recursive and entry.kind == "dir" and entry.problem is None
-        if enter and item.name != "__pycache__":
+        if enter and name != "__pycache__":
             try:
                 grandchildren = _listing(item.path)
             except OSError:
-                entry = replace(entry, problem=SiteError(
+                entry = entry._replace(problem=SiteError(
                     "Der Ordner lässt sich nicht lesen (fehlende Rechte).",
                     Location(f"{entry.rel}/"), "Prüfen Sie die Zugriffsrechte des Ordners."))
         entries.append(entry)
