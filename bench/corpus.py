@@ -1,87 +1,82 @@
-"""Generate a deterministic synthetic site: N German press releases (and the shipped templates).
+"""The shared benchmark corpus, generated into a work folder, and the edits the scenarios make.
 
-Each release has front matter and 300–900 words with headings, a list, a table and links to
-other releases, like the corpus the issue's comparison figures were measured on.
+The corpus comes from `make_corpus.py` beside this repository (`../shared/bench/`), not from a
+copy in it: German press releases with the inline markup real ones carry (emphasis, strong,
+several links, lists, a table, a blockquote, an email autolink), YAML front matter with full
+ISO timestamps, files named `content/press/YYYY-MM-DD-slug.md`. Each generator's adapter
+(site_kpr, site_hugo, site_pelican) turns it into a site of its own.
 """
 
 from __future__ import annotations
 
-import argparse
-import random
+import re
 import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+DEFAULT_GENERATOR = REPO.parent / "shared" / "bench" / "make_corpus.py"
 
-_VOCABULARY = """
-Prävention Landkreis Rostock Sicherheit Projekt Förderung Jugend Polizei Verwaltung Verbände
-Zusammenarbeit Kriminalität Vorbeugung Suchtprävention Verkehrssicherheit Schule Gemeinde
-Beratung Ehrenamt Arbeitsgruppe Forum Analyse Konzept Maßnahme Bürgerinnen Bürger Veranstaltung
-Seminar Netzwerk Koordination Unterstützung Antrag Richtlinie Ergebnis Ziel und der die das mit
-für von im auf zu bei über wird werden haben sind ein eine einen gemeinsam wichtig neue
-regionale vor Ort stärker besser schneller sicher
-"""
-WORDS = _VOCABULARY.split()
-TOPICS = ("Verkehrssicherheit", "Suchtprävention", "Kriminalitätsschutz", "Jugend", "Senioren",
-          "Häusliche Gewalt", "Ehrenamt", "Förderung")
+_AUTOLINK = re.compile(r"<([^<>@\s]+@[^<>\s]+)>")
 
 
-def _sentence(rng: random.Random) -> str:
-    words = [rng.choice(WORDS) for _ in range(rng.randint(8, 18))]
-    return " ".join(words).capitalize() + "."
+@dataclass(frozen=True)
+class Corpus:
+    root: Path
+    releases: tuple[Path, ...]
+    """content/press/*.md, sorted by name (that is, by date)."""
+
+    @property
+    def edited(self) -> Path:
+        """The release every edit scenario changes: one from the middle of the archive."""
+        return self.releases[len(self.releases) // 2]
 
 
-def _paragraph(rng: random.Random) -> str:
-    return " ".join(_sentence(rng) for _ in range(rng.randint(3, 6)))
+def release_slug(release: Path) -> str:
+    """content/press/2017-02-10-slug.md → slug."""
+    return release.stem[11:]
 
 
-def _body(rng: random.Random, index: int, names: list[str]) -> str:
-    parts = [_paragraph(rng)]
-    target = names[rng.randrange(len(names))]
-    parts.append(f'Wie bereits "berichtet", siehe [die Meldung]({target}) und '
-                 f"[Kontakt](https://www.landkreis-rostock.de/).")
-    for section in range(rng.randint(2, 4)):
-        parts.append(f"## Abschnitt {section + 1}: {rng.choice(TOPICS)}")
-        parts.extend(_paragraph(rng) for _ in range(rng.randint(1, 3)))
-    parts.append("\n".join(f"- {_sentence(rng)}" for _ in range(4)))
-    parts.append("| Maßnahme | Betrag |\n|---|---:|\n" + "\n".join(
-        f"| {rng.choice(TOPICS)} | {rng.randint(1, 15) * 1000} € |" for _ in range(3)))
-    parts.append(f"Meldung Nummer {index}.")
-    return "\n\n".join(parts) + "\n"
+def find_generator(path: Path) -> Path:
+    if not path.is_file():
+        raise SystemExit(f"corpus generator not found: {path}\n"
+                         "  → pass --generator PATH/TO/make_corpus.py (the shared benchmark corpus)")
+    return path
 
 
-def release_name(index: int) -> str:
-    year = 2017 + index % 9
-    day = index // 9
-    month, day = 1 + day // 28 % 12, 1 + day % 28
-    return f"{year}-{month:02d}-{day:02d}-meldung-{index:05d}.md"
+def generate(generator: Path, out: Path, pages: int, email_as_link: bool = False) -> Corpus:
+    """Write `pages` releases (no images) into `out`, replacing it."""
+    shutil.rmtree(out, ignore_errors=True)
+    subprocess.run([sys.executable, str(find_generator(generator)), "--pages", str(pages),
+                    "--images", "0", "--out", str(out)], check=True, stdout=subprocess.DEVNULL)
+    releases = tuple(sorted((out / "content" / "press").glob("*.md")))
+    if email_as_link:
+        for path in releases:
+            path.write_text(autolinks_as_links(path.read_text(encoding="utf-8")), encoding="utf-8")
+    return Corpus(out, releases)
 
 
-def generate(root: Path, pages: int, seed: int = 1) -> Path:
-    """Write a site with `pages` press releases into `root` (replacing it)."""
-    if root.exists():
-        shutil.rmtree(root)
-    shutil.copytree(REPO / "templates", root / "templates")
-    shutil.copytree(REPO / "content", root / "content")
-    press = root / "content" / "press"
-    rng = random.Random(seed)
-    names = [release_name(i) for i in range(pages)]
-    for index, name in enumerate(names):
-        tags = ", ".join(rng.sample(TOPICS, 2))
-        (press / name).write_text(
-            f"---\ntitle: \"Meldung {index}: {rng.choice(TOPICS)} im Landkreis\"\n"
-            f"date: {name[:10]}\nsummary: {_sentence(rng)}\ntags: [{tags}]\n---\n"
-            + _body(rng, index, names), encoding="utf-8")
-    return root
+def autolinks_as_links(markdown: str) -> str:
+    """`<a@b.de>` → `[a@b.de](mailto:a@b.de)`: the same number of links, another spelling."""
+    return _AUTOLINK.sub(r"[\1](mailto:\1)", markdown)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("root", type=Path)
-    parser.add_argument("--pages", type=int, default=1000)
-    args = parser.parse_args()
-    generate(args.root, args.pages)
+def append_note(path: Path, number: int) -> str:
+    """Edit a release: append a paragraph; returns its text, to look for in the page."""
+    note = f"Nachtrag {number}."
+    with path.open("a", encoding="utf-8") as handle:
+        handle.write(f"\n{note}\n")
+    return note
 
 
-if __name__ == "__main__":
-    main()
+def mark_template(path: Path, number: int) -> str:
+    """Edit a template: an HTML comment before its last `{% endblock %}`, so every page that
+    uses it changes; returns the comment, to look for in a page."""
+    head, tag, tail = path.read_text(encoding="utf-8").rpartition("{% endblock %}")
+    if not tag:
+        raise SystemExit(f"{path} has no {{% endblock %}} to put the edit before")
+    marker = f"<!-- Messung {number} -->"
+    path.write_text(f"{head}{marker}\n{tag}{tail}", encoding="utf-8")
+    return marker

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from kpr_site.cache import JsonCache, PackCache, code_version, digest
 from kpr_site.errors import SiteError
@@ -55,21 +56,31 @@ def convert_sources(
     return result
 
 
+def _strings(value: Any, size: int | None = None) -> bool:
+    return (isinstance(value, list) and all(isinstance(item, str) for item in value)
+            and (size is None or len(value) == size))
+
+
+def _valid_meta(value: Any) -> bool:
+    return Converted.valid_json(value, with_html=False)
+
+
+def _valid_entry(value: Any) -> bool:
+    return Converted.valid_json(value)
+
+
 def _from_cache(
     result: ConvertedBodies, path: str, key: str, cache: JsonCache, meta: PackCache
 ) -> bool:
-    known = meta.get(key)
-    try:
-        if known is not None:
-            result.converted[path] = Converted.from_json(known, html="")
-            result.empty[path] = bool(known["empty"])
-            return True
-        entry = cache.get(key)
-        if entry is not None:
-            _remember(result, path, Converted.from_json(entry), meta)
-            return True
-    except (KeyError, TypeError, ValueError):
-        cache.damaged += 1
+    known = meta.get(key, _valid_meta)
+    if known is not None:
+        result.converted[path] = Converted.from_json(known, html="")
+        result.empty[path] = known["empty"]
+        return True
+    entry = cache.get(key, _valid_entry)
+    if entry is not None:
+        _remember(result, path, Converted.from_json(entry), meta)
+        return True
     return False
 
 
@@ -102,7 +113,7 @@ def resolve_bodies(
     resolved: dict[str, LazyBody] = {}
     errors: list[SiteError] = []
     for path, source in sources.items():
-        subs, found = resolve_refs(bodies.converted[path], path, source.body, source.body_line,
+        subs, found = resolve_refs(bodies.converted[path], path, source.body_line,
                                    resolver.resolve, resolver.picture)
         key = bodies.keys[path]
         resolved[path] = LazyBody(key, subs, bodies.empty[path],
@@ -115,9 +126,11 @@ def _loader(key: str, source: Source, fresh: dict[str, str], cache: JsonCache) -
     def load() -> str:
         if key in fresh:
             return fresh[key]
-        entry = cache.get(key)
-        if isinstance(entry, dict) and isinstance(entry.get("html"), str):
+        entry = cache.get(key, _valid_entry)
+        if entry is not None:
             return str(entry["html"])
-        return convert(source.body, source.path).html  # the cache lost it: convert again
+        converted = convert(source.body, source.path)  # the cache lost it: convert again
+        cache.put(key, converted.to_json())
+        return converted.html
 
     return load

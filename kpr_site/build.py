@@ -3,22 +3,25 @@
 from __future__ import annotations
 
 import contextlib
+import functools
+import os
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
+from typing import ParamSpec, TypeVar
 
 from kpr_site.bodies import ConvertedBodies, convert_sources, resolve_bodies
 from kpr_site.cache import JsonCache, PackCache, code_version
-from kpr_site.errors import BuildFailed, Location, SiteError
+from kpr_site.errors import BuildFailed, Location, SiteError, file_error
 from kpr_site.feeds import atom_feed, robots_txt, sitemap
 from kpr_site.gallery import referenced_images
 from kpr_site.images import (
     IMAGES_URL,
     ImagePlan,
     ImageSettings,
+    Unwritable,
     derivative_file,
     make_images,
     picture_html,
@@ -39,12 +42,16 @@ from kpr_site.options import BuildOptions, settings_key
 from kpr_site.output import Staging, build_lock, check_output_dir
 from kpr_site.pages import PageSpec, page_globals, plan_pages
 from kpr_site.parallel import default_jobs, map_ranges
+from kpr_site.placeholders import count_markers
 from kpr_site.render import Assets, Renderer, collect_assets
 from kpr_site.urls import FEED_URL, MEMBERS_URL, find_collisions, output_file
 
 __all__ = [
     "BuildOptions", "BuildReport", "DryRun", "Prepared", "build_site", "dry_run", "prepare",
 ]
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 @dataclass
@@ -62,10 +69,31 @@ class BuildReport:
     images_cached: int = 0
     """Photos whose derivatives all came from the image cache."""
     image_seconds: float = 0.0
+    placeholders: int = 0
+    """Open placeholders ("[Vom Landkreis zu bestätigen: …]") in what the build publishes."""
+    damaged: int = 0
+    """Cache entries found damaged, ignored and recomputed (one warning says so)."""
 
 
+def _faults_as_errors(function: Callable[P, R]) -> Callable[P, R]:
+    """The one boundary for faults of the file system (full, read-only, no permission …):
+    they leave a build as a BuildFailed with a German message naming the path, like every
+    other error, and the CLI shows them the same way."""
+
+    @functools.wraps(function)
+    def guarded(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return function(*args, **kwargs)
+        except OSError as exc:
+            raise BuildFailed([file_error(exc)]) from exc
+
+    return guarded
+
+
+@_faults_as_errors
 def build_site(source: Path, out: Path, options: BuildOptions | None = None) -> BuildReport:
-    """Build the site from `source` into `out`. Raises BuildFailed with every error found."""
+    """Build the site from `source` into `out`. Raises BuildFailed with every error found,
+    a fault of the file system included; the previous output is then untouched."""
     options = options or BuildOptions()
     started = time.perf_counter()
     started_ns = time.time_ns()
@@ -87,29 +115,79 @@ def build_site(source: Path, out: Path, options: BuildOptions | None = None) -> 
         raise BuildFailed(errors)
     renderer, assets = _renderer(source, site, images, options)
     renderer.load_templates({spec.template for spec in specs})
-    if old.damaged:
-        report.warnings.append(_damaged_manifest(manifest_file))
-    with build_lock(out), _image_folder(source, out, options) as folder:
-        made = make_images(source, images.values(), folder, ImageSettings(),
-                           options.jobs or default_jobs(), options.progress)
-        report.images_made, report.images_cached = made.made, made.cached
-        report.image_seconds += made.seconds
-        if made.errors:
-            raise BuildFailed(made.errors)
+    report.damaged += old.damaged
+    with build_lock(out), contextlib.ExitStack() as stack:
+
+        def spare() -> Path:  # a private folder beside the output: hard links work there
+            return Path(stack.enter_context(tempfile.TemporaryDirectory(
+                dir=out.parent, prefix=f".{out.name}.images-", ignore_cleanup_errors=True)))
+
+        folder, fallback = (cache_dir / "images", spare) if options.use_cache else (spare(), None)
+        folders, errors = _make_derivatives(source, images, folder, fallback, options, report)
+        if errors:
+            raise BuildFailed(errors)
         outputs = _write(out, old, specs, _extra_files(site, bodies, specs, assets), renderer,
-                         options.jobs or default_jobs(), report, _derivatives(images, folder))
+                         options.jobs or default_jobs(), report, _derivatives(images, folders),
+                         prepared.markdown)
+        # After the swap nothing may fail the build: saving the manifest never raises.
         if options.use_cache:
             Manifest(settings_key(source, out, options), started_ns, inputs, outputs).save(
                 manifest_file)
+    _warn_if_damaged(report, cache_dir)
     report.pages = len(specs)
     report.seconds = time.perf_counter() - started
     return report
 
 
-def _damaged_manifest(path: Path) -> SiteError:
-    return SiteError("Der Zwischenspeicher der letzten Ausgabe war beschädigt und wurde "
-                     "ignoriert; alle Seiten werden neu erzeugt.", Location(str(path)),
-                     severity="warning")
+def _warn_if_damaged(report: BuildReport, cache_dir: Path) -> None:
+    """One warning for all damage found in the cache during a build."""
+    if report.damaged:
+        report.warnings.append(SiteError(
+            "Der Zwischenspeicher war beschädigt; die betroffenen Einträge wurden ignoriert und "
+            "neu berechnet.", Location(str(cache_dir)),
+            "Die Ausgabe ist trotzdem korrekt. Tritt das öfter auf, prüfen Sie den Datenträger.",
+            severity="warning"))
+
+
+def _make_derivatives(
+    source: Path, images: dict[str, ImagePlan], folder: Path, spare: Callable[[], Path] | None,
+    options: BuildOptions, report: BuildReport,
+) -> tuple[dict[str, Path], list[SiteError]]:
+    """Make the derivatives that `folder` lacks. Photos the image cache cannot take — full or
+    read-only — are made in `spare()` instead (a cache that cannot be written only costs
+    speed); without `spare` that is an error. Returns each photo's folder (by content hash)
+    and the errors."""
+    plans = list(images.values())
+    jobs = options.jobs or default_jobs()
+    made = make_images(source, plans, folder, ImageSettings(), jobs, options.progress)
+    report.images_made, report.images_cached = made.made, made.cached
+    report.image_seconds += made.seconds
+    report.damaged += made.damaged
+    folders = {plan.digest: folder for plan in plans}
+    errors = list(made.errors)
+    if made.unwritable:
+        if spare is None:
+            raise made.unwritable[0].error()
+        elsewhere = spare()
+        again = make_images(source, [u.plan for u in made.unwritable], elsewhere,
+                            ImageSettings(), jobs, options.progress)
+        if again.unwritable:
+            raise again.unwritable[0].error()
+        report.images_made += again.made
+        report.image_seconds += again.seconds
+        errors += again.errors
+        folders.update({u.plan.digest: elsewhere for u in made.unwritable})
+        report.warnings.append(_unwritable_cache(folder, made.unwritable[0]))
+    return folders, errors
+
+
+def _unwritable_cache(folder: Path, first: Unwritable) -> SiteError:
+    reason = file_error(first.error())
+    return SiteError(
+        "Fotos konnten nicht im Zwischenspeicher abgelegt werden: " + reason.message,
+        Location(str(folder)), "Sie wurden für diesen Build in einem temporären Ordner erzeugt und "
+        "müssen beim nächsten Build erneut erzeugt werden. " + (reason.hint or ""),
+        severity="warning")
 
 
 def _renderer(
@@ -118,8 +196,6 @@ def _renderer(
     """The Jinja renderer for this site, its compiled templates cached in .cache/jinja."""
     assets = collect_assets(source)
     jinja_cache = options.cache_root(source) / "jinja" if options.use_cache else None
-    if jinja_cache:
-        jinja_cache.mkdir(parents=True, exist_ok=True)
     return Renderer(source, site.config, assets, page_globals(site), jinja_cache, images), assets
 
 
@@ -134,6 +210,8 @@ class Prepared:
     """The derivatives planned for every image the site uses, by source path."""
     hashes: dict[str, str]
     """SHA-256 of the content files as they were read (when asked for)."""
+    markdown: JsonCache
+    """The cache of converted bodies, read again as pages are rendered."""
 
 
 def prepare(
@@ -147,17 +225,22 @@ def prepare(
         site = replace(site, config=replace(site.config, base_url=options.base_url))
     converted, cache = _convert(loaded, source, options, report)
     if site is None:
-        return Prepared(None, {}, loaded.errors, {}, loaded.hashes or {})
+        return Prepared(None, {}, loaded.errors, {}, loaded.hashes or {}, cache)
+    # The intro is Markdown and so one of the sources: count it there only.
+    report.placeholders = count_markers(replace(site, config=replace(site.config, intro="")),
+                                        [text.body for text in loaded.sources.values()])
     links = [link for done in converted.converted.values() for link in done.links]
     planning = time.perf_counter()
-    images, image_errors = _plan_images(source, site, links, options)
+    images, image_errors = _plan_images(source, site, links, options, report)
     report.image_seconds = time.perf_counter() - planning
     failed = {e.location.path for e in image_errors if e.location}
+    # Only now is it known which photos beside the texts are published.
+    report.warnings += unused_files(source, images.keys() | failed)
     base = site.config.base_path
     resolver = LinkResolver(source, _source_urls(site), base, *_image_hooks(images, failed, base))
     bodies, link_errors = resolve_bodies(loaded.sources, converted, cache, resolver)
     return Prepared(site, bodies, loaded.errors + image_errors + link_errors, images,
-                    loaded.hashes or {})
+                    loaded.hashes or {}, cache)
 
 
 def _load(
@@ -167,11 +250,7 @@ def _load(
     memo = PackCache(memo_file, code_version())
     loaded = load_site(source, drafts=options.drafts, memo=memo, hash_files=hash_files)
     memo.save()
-    report.warnings += unused_files(source)
-    if memo.damaged:
-        report.warnings.append(SiteError(
-            "Der Zwischenspeicher der Kopfdaten war beschädigt und wurde ignoriert.",
-            Location(str(memo_file)), severity="warning"))
+    report.damaged += memo.damaged
     return loaded
 
 
@@ -181,13 +260,10 @@ def _convert(
     cache_dir = options.cache_root(source) / "markdown"
     cache = JsonCache(cache_dir if options.use_cache else None)
     meta_file = options.cache_root(source) / "bodies.json" if options.use_cache else None
-    converted = convert_sources(loaded.sources.values(), cache, PackCache(meta_file, code_version()),
-                                options.jobs or default_jobs())
+    meta = PackCache(meta_file, code_version())
+    converted = convert_sources(loaded.sources.values(), cache, meta, options.jobs or default_jobs())
     report.converted = converted.count
-    if cache.damaged:
-        report.warnings.append(SiteError(
-            f"{cache.damaged} beschädigte Cache-Einträge wurden ignoriert und neu berechnet.",
-            Location(str(cache_dir)), severity="warning"))
+    report.damaged += meta.damaged  # the HTML cache's count comes after rendering, which reads it
     return converted, cache
 
 
@@ -196,11 +272,12 @@ _BODY_IMAGE_SIZES = "(min-width: 45rem) 42rem, 100vw"
 
 
 def _plan_images(
-    source: Path, site: Site, links: list[Link], options: BuildOptions
+    source: Path, site: Site, links: list[Link], options: BuildOptions, report: BuildReport
 ) -> tuple[dict[str, ImagePlan], list[SiteError]]:
     paths, errors = referenced_images(source, site, links)
     memo = JsonCache(options.cache_root(source) / "images" / "index" if options.use_cache else None)
     plans, found = plan_images(source, paths, memo, ImageSettings())
+    report.damaged += memo.damaged
     return plans, errors + found
 
 
@@ -225,20 +302,13 @@ def _image_hooks(
     return asset_url, picture
 
 
-@contextmanager
-def _image_folder(source: Path, out: Path, options: BuildOptions) -> Iterator[Path]:
-    """The image cache; without cache a temporary folder beside the output (hard links)."""
-    if options.use_cache:
-        yield options.cache_root(source) / "images"
-        return
-    with tempfile.TemporaryDirectory(dir=out.parent, prefix=f".{out.name}.images-") as folder:
-        yield Path(folder)
-
-
-def _derivatives(images: dict[str, ImagePlan], folder: Path) -> Iterator[tuple[PurePosixPath, Path]]:
-    names = sorted({d.name for plan in images.values() for d in plan.derivatives})
-    for name in names:
-        yield output_file(IMAGES_URL + name), derivative_file(folder, name)
+def _derivatives(
+    images: dict[str, ImagePlan], folders: Mapping[str, Path]
+) -> Iterator[tuple[PurePosixPath, Path]]:
+    """Each derivative's output path and file, from the folder its photo was made in."""
+    names = sorted({(d.name, plan.digest) for plan in images.values() for d in plan.derivatives})
+    for name, digest in names:
+        yield output_file(IMAGES_URL + name), derivative_file(folders[digest], name)
 
 
 def _source_urls(site: Site) -> dict[str, str]:
@@ -270,13 +340,15 @@ def _extra_files(
 def _write(
     out: Path, old: Manifest, specs: list[PageSpec],
     extra: Iterator[tuple[PurePosixPath, bytes]], renderer: Renderer, jobs: int,
-    report: BuildReport, linked: Iterable[tuple[PurePosixPath, Path]] = (),
+    report: BuildReport, linked: Iterable[tuple[PurePosixPath, Path]],
+    markdown: JsonCache,
 ) -> dict[str, OutputRecord]:
     """Fill a staging folder, reusing pages whose inputs did not change; swap it in. If
     anything fails, the staging folder is removed and the output stays as it was."""
     staging = Staging(out)
     try:
-        return _fill_and_swap(staging, out, old, specs, extra, renderer, jobs, report, linked)
+        return _fill_and_swap(staging, out, old, specs, extra, renderer, jobs, report, linked,
+                              markdown)
     except BaseException:
         staging.discard()
         raise
@@ -285,7 +357,7 @@ def _write(
 def _fill_and_swap(
     staging: Staging, out: Path, old: Manifest, specs: list[PageSpec],
     extra: Iterator[tuple[PurePosixPath, bytes]], renderer: Renderer, jobs: int,
-    report: BuildReport, linked: Iterable[tuple[PurePosixPath, Path]],
+    report: BuildReport, linked: Iterable[tuple[PurePosixPath, Path]], markdown: JsonCache,
 ) -> dict[str, OutputRecord]:
     keys: dict[str, str] = {}
     reused: dict[str, OutputRecord] = {}  # still as the old manifest recorded them
@@ -299,7 +371,7 @@ def _fill_and_swap(
         else:
             todo.append((spec, rel))
     staging.paths.update(str(rel) for _, rel in todo)  # workers write them; we must know
-    errors = _render_pages(staging, renderer, todo, jobs)
+    errors = _render_pages(staging, renderer, todo, jobs, markdown, report)
     if errors:
         raise BuildFailed(_unique(errors))
     for rel, data in extra:
@@ -321,21 +393,28 @@ def _fill_and_swap(
 
 def _render_pages(
     staging: Staging, renderer: Renderer, todo: Sequence[tuple[PageSpec, PurePosixPath]],
-    jobs: int,
+    jobs: int, markdown: JsonCache, report: BuildReport,
 ) -> list[SiteError]:
     """Render pages straight into the staging folder (in worker processes for many pages);
-    returns template errors."""
+    returns template errors and counts the damaged cache entries rendering met."""
+    parent = os.getpid()
 
-    def work(start: int, stop: int) -> list[SiteError]:
-        errors = []
+    def damaged() -> int:  # rendering reads converted bodies and compiled templates
+        return markdown.damaged + renderer.damaged_cache_entries
+
+    def work(start: int, stop: int) -> tuple[list[SiteError], int]:
+        errors, before = [], damaged()
         for spec, rel in todo[start:stop]:
             try:
                 staging.write(rel, renderer.render(spec))
             except SiteError as exc:
                 errors.append(exc)
-        return errors
+        # A worker's counts die with it: send them back (in this process they are counted).
+        return errors, (damaged() - before if os.getpid() != parent else 0)
 
-    return [error for found in map_ranges(work, len(todo), jobs) for error in found]
+    chunks = map_ranges(work, len(todo), jobs)
+    report.damaged += damaged() + sum(found for _, found in chunks)
+    return [error for errors, _ in chunks for error in errors]
 
 
 def _unique(errors: list[SiteError]) -> list[SiteError]:
@@ -359,6 +438,7 @@ class DryRun:
     report: BuildReport
 
 
+@_faults_as_errors
 def dry_run(
     source: Path, options: BuildOptions, visit: Callable[[PurePosixPath, bytes], None]
 ) -> DryRun:
@@ -380,10 +460,12 @@ def dry_run(
             failed.append(exc)
     for path, data in _extra_files(site, bodies, specs, assets):
         visit(path, data)
+    report.damaged += prepared.markdown.damaged + renderer.damaged_cache_entries
     errors += _decode_images(source, images, options, report)
     # A photo that failed already fails every page showing it: report the photo once.
     known = {e.location.path for e in errors if e.location}
     failed = [e for e in failed if not (e.location and e.location.path in known)]
+    _warn_if_damaged(report, options.cache_root(source))
     report.pages = len(specs)
     return DryRun(site, bodies, specs, errors + _unique(failed), report)
 
@@ -394,9 +476,12 @@ def _decode_images(
     """Make the derivatives into the image cache: only decoding finds a truncated or corrupt
     photo, and the build that follows the check then finds them ready."""
     with contextlib.ExitStack() as stack:
-        folder = (options.cache_root(source) / "images" if options.use_cache
-                  else Path(stack.enter_context(tempfile.TemporaryDirectory())))
-        made = make_images(source, images.values(), folder, ImageSettings(),
-                           options.jobs or default_jobs(), options.progress)
-    report.images_made, report.images_cached = made.made, made.cached
-    return list(made.errors)
+
+        def spare() -> Path:
+            return Path(stack.enter_context(tempfile.TemporaryDirectory(
+                ignore_cleanup_errors=True)))
+
+        if options.use_cache:
+            return _make_derivatives(source, images, options.cache_root(source) / "images",
+                                     spare, options, report)[1]
+        return _make_derivatives(source, images, spare(), None, options, report)[1]

@@ -1,7 +1,11 @@
-"""Content-addressed caches under .cache/: plain JSON files named by the hash of their inputs.
+"""Content-addressed caches under .cache/: plain files named by the hash of their inputs.
 
-An entry can only be wrong if its file is damaged; a damaged or unreadable entry is ignored
-and recomputed. Deleting the folder is always safe.
+Every file this module writes is *sealed*: a header line with the SHA-256 of the payload,
+checked on every read, so a truncated, garbled or swapped file is never used. Each reader
+also checks the shape of what it got (`valid`): a damaged or unreadable entry — a directory
+where a file should be, wrong JSON types, a foreign format — is counted in `damaged`,
+ignored and recomputed. A cache that cannot be written only costs speed. Deleting the folder
+is always safe.
 """
 
 from __future__ import annotations
@@ -10,12 +14,22 @@ import functools
 import hashlib
 import json
 import os
+import shutil
 import tempfile
+from collections.abc import Callable
 from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
-__all__ = ["JsonCache", "PackCache", "code_version", "digest"]
+__all__ = [
+    "Damaged", "JsonCache", "PackCache", "code_version", "digest", "read_sealed", "seal",
+    "store_sealed", "unseal", "write_file",
+]
+
+_MAGIC = b"kpr-cache 1 sha256="
+_HEADER = len(_MAGIC) + 64 + 1  # magic, hex digest, newline
+
+Valid = Callable[[Any], bool]
 
 
 def digest(*parts: str | bytes) -> str:
@@ -35,8 +49,91 @@ def code_version() -> str:
     return digest(*(f.read_bytes() for f in sorted(package.glob("*.py"))))
 
 
+# ---------- sealed files: the one on-disk format of the cache ----------
+
+
+class Damaged(Exception):
+    """A cache file exists but is not what we wrote (or cannot be read)."""
+
+
+def seal(payload: bytes) -> bytes:
+    """The payload behind a header that carries its SHA-256."""
+    return _MAGIC + hashlib.sha256(payload).hexdigest().encode() + b"\n" + payload
+
+
+def unseal(data: bytes) -> bytes:
+    """The payload of a sealed file; Damaged unless it is exactly what `seal` made.
+    Hashing costs ~2 ms per MB here, far less than parsing what it protects."""
+    if not data.startswith(_MAGIC) or data[_HEADER - 1:_HEADER] != b"\n":
+        raise Damaged
+    payload = data[_HEADER:]
+    if hashlib.sha256(payload).hexdigest().encode() != data[len(_MAGIC):_HEADER - 1]:
+        raise Damaged
+    return payload
+
+
+def read_sealed(path: Path) -> bytes | None:
+    """The verified payload of a cache file; None if there is none. Damaged if the file is
+    damaged, unreadable or not a file at all."""
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:  # a directory in its place, no permission, an I/O error
+        raise Damaged from exc
+    return unseal(data)
+
+
+def write_file(path: Path, data: bytes) -> None:
+    """Write atomically (temp file + rename): a killed build leaves no half file. Anything
+    in the way (a directory where the file belongs) is removed first. Raises OSError."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+    try:
+        # mkstemp makes 0600; image derivatives are hard-linked into the output, which a web
+        # server running as another user must be able to read.
+        os.fchmod(fd, 0o644)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        os.replace(tmp, path)
+    except BaseException:
+        with suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def store_sealed(path: Path, payload: bytes) -> bool:
+    """Seal and write a cache file. Never raises for a full or read-only disk: a cache that
+    cannot be written only costs speed. Returns whether it was written."""
+    try:
+        write_file(path, seal(payload))
+    except OSError:
+        return False
+    return True
+
+
+def _json(payload: bytes) -> Any:
+    try:
+        return json.loads(payload)
+    except ValueError:  # includes UnicodeDecodeError
+        raise Damaged from None
+
+
+def _anything(_: Any) -> bool:
+    return True
+
+
+# ---------- the two kinds of cache ----------
+
+
 class JsonCache:
-    """A folder of JSON values, one file per key. `folder=None` disables the cache."""
+    """A folder of JSON values, one sealed file per key. `folder=None` disables the cache.
+
+    `damaged` counts the entries found damaged (in this process: entries read by forked
+    workers are counted in the worker's copy)."""
 
     def __init__(self, folder: Path | None) -> None:
         self.folder = folder
@@ -46,50 +143,43 @@ class JsonCache:
         assert self.folder is not None
         return self.folder / key[:2] / f"{key}.json"
 
-    def get(self, key: str) -> Any | None:
+    def get(self, key: str, valid: Valid = _anything) -> Any | None:
+        """The value stored under `key` if it is intact and `valid`, else None."""
         if self.folder is None:
             return None
         try:
-            with self._file(key).open("rb") as handle:
-                entry = json.load(handle)
-        except FileNotFoundError:
-            return None
-        except (OSError, ValueError):
+            payload = read_sealed(self._file(key))
+            if payload is None:
+                return None
+            entry = _json(payload)
+            if not (isinstance(entry, dict) and entry.get("key") == key
+                    and entry.get("value") is not None and valid(entry["value"])):
+                raise Damaged
+        except Damaged:
             self.damaged += 1
             return None
-        if not isinstance(entry, dict) or entry.get("key") != key:
-            self.damaged += 1
-            return None
-        return entry.get("value")
+        return entry["value"]
 
     def put(self, key: str, value: Any) -> None:
-        """Write atomically (temp file + rename): a killed build leaves no half entry."""
-        if self.folder is None:
-            return
-        target = self._file(key)
-        try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(json.dumps({"key": key, "value": value}, ensure_ascii=False))
-            os.replace(tmp, target)
-        except OSError:
-            pass  # a cache that cannot be written only costs speed
+        if self.folder is not None:
+            store_sealed(self._file(key), json.dumps({"key": key, "value": value},
+                                                     ensure_ascii=False).encode())
 
 
 class PackCache:
-    """Many small JSON values in one file, read once and written once per build.
+    """Many small JSON values in one sealed file, read once and written once per build.
 
     For values far smaller than a file-system block (parsed front matter: ~300 bytes), one
     file beats one file each: 10,000 entries load in ~30 ms instead of ~450 ms. Entries not
     used by a build are dropped when it saves, so the file never outgrows the site.
-    `path=None` disables the cache.
+    `path=None` disables the cache. `damaged` counts the file (if damaged) and every entry
+    that failed its reader's check.
     """
 
     def __init__(self, path: Path | None, version: str) -> None:
         self.path = path
         self.version = version
-        self.damaged = False
+        self.damaged = 0
         self._old: dict[str, Any] = {}
         self._used: dict[str, Any] = {}
         if path is not None:
@@ -97,34 +187,39 @@ class PackCache:
 
     def _read(self, path: Path) -> dict[str, Any]:
         try:
-            data = json.loads(path.read_bytes())
-        except FileNotFoundError:
+            payload = read_sealed(path)
+            data = {} if payload is None else _json(payload)
+            if not isinstance(data, dict):
+                raise Damaged
+        except Damaged:
+            self.damaged += 1
             return {}
-        except (OSError, ValueError):
-            self.damaged = True
-            return {}
-        if not isinstance(data, dict) or data.get("version") != self.version:
-            return {}
+        if data.get("version") != self.version:
+            return {}  # written by another version of kpr-site: expected, not damage
         entries = data.get("entries")
-        return entries if isinstance(entries, dict) else {}
+        if not isinstance(entries, dict):
+            self.damaged += 1
+            return {}
+        return entries
 
-    def get(self, key: str) -> Any | None:
+    def get(self, key: str, valid: Valid = _anything) -> Any | None:
+        """The value stored under `key` if there is one and it is `valid`, else None."""
         value = self._old.get(key)
-        if value is not None:
-            self._used[key] = value
+        if value is None:
+            return None
+        if not valid(value):
+            self.damaged += 1
+            del self._old[key]
+            return None
+        self._used[key] = value
         return value
 
     def put(self, key: str, value: Any) -> None:
         self._used[key] = value
 
     def save(self) -> None:
-        if self.path is None or self._used == self._old:
+        if self.path is None or (self._used == self._old and not self.damaged):
             return
-        with suppress(OSError):  # a cache that cannot be written only costs speed
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".tmp-")
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                # json.dumps, not json.dump: only the one-shot form uses the C encoder (~10x).
-                handle.write(json.dumps({"version": self.version, "entries": self._used},
-                                        ensure_ascii=False, separators=(",", ":")))
-            os.replace(tmp, self.path)
+        # json.dumps, not json.dump: only the one-shot form uses the C encoder (~10x).
+        store_sealed(self.path, json.dumps({"version": self.version, "entries": self._used},
+                                           ensure_ascii=False, separators=(",", ":")).encode())

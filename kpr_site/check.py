@@ -8,7 +8,10 @@ and adds what a build does not look at:
   so heading ids, `{#anker}` in the text and ids the templates emit (e.g. `#inhalt`) all
   count. Links to a path like `/kontakt/` must name a page that exists.
 * body images without alt text (warning; photos in albums and `image:` need theirs anyway);
-* drafts (warning: not published) and press releases dated in the future (warning).
+* drafts (warning: not published) and press releases dated in the future (warning);
+* open items (warnings): every placeholder "[Vom Landkreis zu bestätigen: …]" in the files
+  editors write, with its line; skeleton text of `kpr-site new` left in a file; an empty
+  `summary`. `--strict`, the gate before publishing, makes each of them fatal.
 
 Nothing is written but the caches.
 """
@@ -19,6 +22,7 @@ import datetime as dt
 import html
 import re
 import time
+import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import groupby
@@ -26,11 +30,15 @@ from pathlib import Path, PurePosixPath
 from urllib.parse import unquote
 
 from kpr_site.build import DryRun, dry_run
+from kpr_site.config import CONFIG_PATH
 from kpr_site.errors import Location, SiteError
 from kpr_site.frontmatter import decode_text, split_front_matter
-from kpr_site.load import content_files
+from kpr_site.gallery import ALBUM_FILE, GALLERY_DIR
+from kpr_site.german import counted
+from kpr_site.load import MEMBERS_PATH, content_files
 from kpr_site.model import Page, PressRelease, Project, Site
 from kpr_site.options import BuildOptions
+from kpr_site.placeholders import Found, find_markers, find_skeleton, shorten
 
 __all__ = ["CheckResult", "check_site", "format_findings", "summary"]
 
@@ -71,6 +79,7 @@ def check_site(
         findings += _body_findings(run, pages, texts)
         findings += _future_press(run.site, texts, today or dt.date.today())
     findings += _drafts(source, run.site, {e.location.path for e in run.errors if e.location})
+    findings += _open_items(source)
     unique = {(str(f.location), f.message): f for f in findings}
     return CheckResult(sorted(unique.values(), key=SiteError.sort_key), len(run.specs),
                        time.perf_counter() - started)
@@ -229,6 +238,77 @@ def _draft_line(file: Path, path: str) -> int | None:
     return (doc.meta.line("draft") or 1) if doc.meta.value.get("draft") is True else None
 
 
+_CONTENT_KINDS = ("press", "projects", "pages")
+
+
+def _editor_files(source: Path) -> Iterator[tuple[Path, str]]:
+    """Every file an editor writes, as (file, site-relative path): the YAML files, the
+    Markdown files (drafts too), each album.yaml and the templates."""
+    for path in (CONFIG_PATH, MEMBERS_PATH):
+        if (source / path).is_file():
+            yield source / path, path
+    for kind in _CONTENT_KINDS:
+        yield from content_files(source, kind)
+    gallery = source / GALLERY_DIR
+    for file in sorted(gallery.glob(f"*/{ALBUM_FILE}")) if gallery.is_dir() else []:
+        if not file.parent.name.startswith((".", "_")):
+            yield file, _relative(source, file)
+    yield from ((file, _relative(source, file)) for file in sorted(source.glob("templates/**/*.html")))
+
+
+def _relative(source: Path, file: Path) -> str:
+    return unicodedata.normalize("NFC", file.relative_to(source).as_posix())
+
+
+def _open_items(source: Path) -> Iterator[SiteError]:
+    """What is not finished: placeholders anywhere; skeleton text and an empty summary in
+    content files. A file that cannot be read has its own error from the build."""
+    for file, path in _editor_files(source):
+        try:
+            text = decode_text(file.read_bytes(), path)
+        except (OSError, SiteError):
+            continue
+        for found in find_markers(text):
+            yield _placeholder(path, found)
+        if path.startswith("content/") and path.endswith(".md"):
+            yield from (_skeleton(path, found) for found in find_skeleton(text))
+            yield from _empty_summary(text, path)
+
+
+def _placeholder(path: str, found: Found) -> SiteError:
+    return SiteError(
+        f"Offener Platzhalter „{shorten(found.text)}“.", Location(path, found.line),
+        "Ersetzen Sie ihn samt Klammern durch den bestätigten Text; vorher wird die Website "
+        "nicht veröffentlicht.", severity="warning")
+
+
+def _skeleton(path: str, found: Found) -> SiteError:
+    return SiteError(
+        f"Hier steht noch das Textgerüst von „kpr-site new“: „{shorten(found.text, 50)}“",
+        Location(path, found.line), "Ersetzen Sie den Absatz durch Ihren eigenen Text.",
+        severity="warning")
+
+
+# A cheap look at the text first: only a file with such a line is parsed.
+_EMPTY_SUMMARY = re.compile(r"""^summary:[ \t]*(?:"[ \t]*"|'[ \t]*'|~|null)?[ \t]*(?:#.*)?$""",
+                            re.MULTILINE)
+
+
+def _empty_summary(text: str, path: str) -> Iterator[SiteError]:
+    if not _EMPTY_SUMMARY.search(text):
+        return
+    try:
+        meta = split_front_matter(text, path).meta
+    except SiteError:
+        return
+    values = meta.value if isinstance(meta.value, dict) else {}
+    if "summary" in values and not str(values["summary"] or "").strip():
+        yield SiteError(
+            "„summary“ ist leer.", Location(path, meta.line("summary")),
+            "Schreiben Sie ein bis zwei Sätze über den Inhalt: Sie erscheinen in den "
+            "Übersichten und bei Suchmaschinen.", severity="warning")
+
+
 def format_findings(findings: Iterable[SiteError]) -> str:
     """Every finding as `path:line: message` with its hint, a blank line between files."""
     ordered = sorted(findings, key=SiteError.sort_key)
@@ -241,9 +321,9 @@ def summary(findings: Sequence[SiteError], strict: bool = False) -> str:
     errors = sum(f.severity != "warning" for f in findings)
     warnings = len(findings) - errors
     files = len({f.location.path for f in findings if f.location})
-    text = f"{errors} Fehler, {warnings} {'Warnung' if warnings == 1 else 'Warnungen'}"
+    text = f"{counted(errors, 'Fehler', 'Fehler')}, {counted(warnings, 'Warnung', 'Warnungen')}"
     if files:
-        text += f" in {files} {'Datei' if files == 1 else 'Dateien'}"
+        text += f" in {counted(files, 'Datei', 'Dateien')}"
     if strict and warnings:
         text += " (--strict: Warnungen zählen als Fehler)"
     return text + "."

@@ -15,6 +15,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from kpr_site.errors import BuildFailed, SiteError, file_error
+from kpr_site.german import counted, number
+
 if TYPE_CHECKING:
     from kpr_site.options import BuildOptions
 
@@ -108,16 +111,20 @@ def _main(argv: Sequence[str] | None) -> int:
         from kpr_site import __version__
         print(f"kpr-site {__version__}")
         return EXIT_OK
-    if args.command == "build":
-        return _build(parser, args)
-    if args.command in ("serve", "new", "check"):
-        return {"serve": _serve, "new": _new, "check": _check}[args.command](parser, args)
-    parser.print_help()
-    return EXIT_USAGE
+    if args.command not in ("build", "serve", "new", "check"):
+        parser.print_help()
+        return EXIT_USAGE
+    command = {"build": _build, "serve": _serve, "new": _new, "check": _check}[args.command]
+    try:
+        return command(parser, args)
+    except (BuildFailed, SiteError, OSError) as exc:  # the one place errors are shown
+        failure = BuildFailed([file_error(exc)]) if isinstance(exc, OSError) else exc
+        errors = failure.errors if isinstance(failure, BuildFailed) else [failure]
+        _print_errors(errors, args.command == "build")
+        return failure.exit_code  # errors know their exit code
 
 
 def _build(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
-    from kpr_site.errors import SiteError
     from kpr_site.manifest import load_manifest, manifest_path
     from kpr_site.options import BuildOptions, check_paths, settings_key
     from kpr_site.output import check_output_dir
@@ -159,26 +166,21 @@ def _base_url(parser: argparse.ArgumentParser, value: str) -> str:
 
 def _run_build(source: Path, out: Path, options: BuildOptions) -> int:
     from kpr_site.build import build_site
-    from kpr_site.errors import BuildFailed, SiteError
 
-    try:
-        report = build_site(source, out, options)
-    except BuildFailed as exc:
-        _print_errors(exc.errors)
-        return EXIT_CONTENT
-    except SiteError as exc:
-        _print_errors([exc])
-        return EXIT_CONTENT
+    report = build_site(source, out, options)
     for warning in report.warnings:
         print(warning, file=sys.stderr)
     if report.images_made or report.images_cached:
-        seconds = f"{report.image_seconds:.1f}".replace(".", ",")
-        print(f"Bilder: {report.images_made} neu erzeugt, {report.images_cached} aus dem "
-              f"Zwischenspeicher, {seconds} s")
-    print(f"Fertig: {report.pages} Seiten, {report.files} Dateien in {out} "
-          f"({report.written} geändert, {report.unchanged} unverändert; "
-          f"{report.rendered} Seiten gerendert, {report.converted} Markdown-Texte umgewandelt) "
-          f"in {report.seconds:.2f} s.")
+        print(f"Bilder: {number(report.images_made)} neu erzeugt, {number(report.images_cached)} "
+              f"aus dem Zwischenspeicher, {number(report.image_seconds, 1)} s")
+    print(f"Fertig: {number(report.pages)} Seiten, {number(report.files)} Dateien in {out} "
+          f"({number(report.written)} geändert, {number(report.unchanged)} unverändert; "
+          f"{number(report.rendered)} Seiten gerendert, {number(report.converted)} "
+          f"Markdown-Texte umgewandelt) in {number(report.seconds, 2)} s.")
+    if report.placeholders:
+        print(f"Achtung: {counted(report.placeholders, 'offener', 'offene')} Platzhalter "
+              "„[Vom Landkreis zu bestätigen …]“ auf der Website. „kpr-site check“ nennt "
+              "Datei und Zeile; veröffentlicht wird erst, wenn keiner mehr offen ist.")
     return EXIT_OK
 
 
@@ -195,7 +197,7 @@ def _image_progress() -> Callable[[int, int], None] | None:
         if time.monotonic() - started[0] < 0.3:
             return
         filled = 30 * done // total
-        sys.stderr.write(f"\rBilder: {'█' * filled}{'░' * (30 - filled)} {done}/{total}")
+        sys.stderr.write(f"\rBilder: {'█' * filled}{'░' * (30 - filled)} {number(done)}/{number(total)}")
         if done == total:
             sys.stderr.write("\r\033[K")  # the summary line follows on stdout
         sys.stderr.flush()
@@ -203,12 +205,12 @@ def _image_progress() -> Callable[[int, int], None] | None:
     return show
 
 
-def _print_errors(errors: Sequence[object]) -> None:
+def _print_errors(errors: Sequence[object], build: bool) -> None:
     for error in errors:
         print(error, file=sys.stderr)
-    count = len(errors)
-    print(f"\nDer Build ist fehlgeschlagen: {count} Fehler. "
-          "Die bisherige Ausgabe bleibt unverändert.", file=sys.stderr)
+    if build:
+        print(f"\nDer Build ist fehlgeschlagen: {number(len(errors))} Fehler. "
+              "Die bisherige Ausgabe bleibt unverändert.", file=sys.stderr)
 
 
 # --- serve, new, check: the editor's commands ---------------------------------------------
@@ -269,6 +271,7 @@ def _site_source(parser: argparse.ArgumentParser, source: Path) -> Path:
 
 
 def _serve(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    from kpr_site.errors import os_reason
     from kpr_site.serve import Preview, ServeOptions, is_loopback
 
     source = _site_source(parser, args.source)
@@ -283,7 +286,7 @@ def _serve(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     try:
         preview = Preview(source, options, log=lambda text: print(text, flush=True))
     except OSError as exc:
-        print(f"Die Vorschau kann {args.host}:{args.port} nicht belegen ({exc.strerror}).\n"
+        print(f"Die Vorschau kann {args.host}:{args.port} nicht belegen: {os_reason(exc)}.\n"
               "  → Läuft schon eine Vorschau? Sonst wählen Sie einen anderen Port, "
               "z. B. --port 8001.", file=sys.stderr)
         return EXIT_USAGE
@@ -299,28 +302,27 @@ def _serve(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
 
 def _new(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     from kpr_site import scaffold
-    from kpr_site.errors import SiteError
 
     source = _site_source(parser, args.source)
     date: dt.date = args.date or dt.date.today()
-    try:
-        if args.kind == "album":
-            album = scaffold.new_album(source, args.title, date)
-        elif args.kind == "press":
-            path = scaffold.new_press(source, args.title, date)
-        else:
-            path = {"project": scaffold.new_project, "page": scaffold.new_page}[args.kind](
-                source, args.title)
-    except SiteError as exc:
-        print(exc, file=sys.stderr)
-        return EXIT_CONTENT
+    if args.kind == "album":
+        album = scaffold.new_album(source, args.title, date)
+    elif args.kind == "press":
+        path = scaffold.new_press(source, args.title, date)
+    else:
+        path = {"project": scaffold.new_project, "page": scaffold.new_page}[args.kind](
+            source, args.title)
     if args.kind != "album":
         print(path)
-        print("Angelegt. Öffnen Sie die Datei, ersetzen Sie Titel und Text und prüfen Sie das "
-              "Ergebnis mit kpr-site serve.", file=sys.stderr)
+        print("Angelegt als Entwurf (draft: true): Die Datei erscheint nur in der Vorschau mit "
+              "„kpr-site serve --drafts“ und wird nicht veröffentlicht.\n"
+              "  → Öffnen Sie die Datei, schreiben Sie bei „summary“ ein bis zwei Sätze und "
+              "ersetzen Sie das Textgerüst durch Ihren Text. Zum Veröffentlichen löschen Sie "
+              "die Zeile „draft: true“; „kpr-site check“ zeigt, was noch fehlt.",
+              file=sys.stderr)
         return EXIT_OK
     print(album.path)
-    count = f"{len(album.added)} Foto" + ("" if len(album.added) == 1 else "s")
+    count = counted(len(album.added), "Foto", "Fotos")
     if album.created:
         print(f"{count} eingetragen. Schreiben Sie zu jedem Foto bei „alt“, was darauf zu "
               "sehen ist.", file=sys.stderr)
@@ -337,12 +339,11 @@ def _check(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
 
     source = _site_source(parser, args.source)
     result = check_site(source, BuildOptions(drafts=args.drafts, cache_dir=args.cache_dir))
-    seconds = f"{result.seconds:.2f}".replace(".", ",")
     if result.findings:
         print(format_findings(result.findings) + "\n")
         print(summary(result.findings, args.strict))
     else:
         print("Keine Probleme gefunden.")
-    print(f"Geprüft: {result.pages} Seiten in {seconds} s.")
+    print(f"Geprüft: {number(result.pages)} Seiten in {number(result.seconds, 2)} s.")
     failed = result.errors or (args.strict and result.warnings)
     return EXIT_CONTENT if failed else EXIT_OK

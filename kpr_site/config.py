@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from kpr_site.errors import Location, SiteError
-from kpr_site.fields import Field, Invalid, mapping, text, validate, validate_list
+from kpr_site.fields import Field, Invalid, boolean, mapping, text, validate, validate_list
 from kpr_site.frontmatter import YamlData, decode_text, parse_yaml
 from kpr_site.model import Contact, NavItem, SiteConfig
 
@@ -31,6 +31,7 @@ _SCHEMA = {
     "title": Field(text, required=True),
     "description": Field(text, required=True),
     "base_url": Field(normalise_base_url, required=True),
+    "custom_domain": Field(boolean),
     "language": Field(text),
     "intro": Field(text),
     "feedback_email": Field(text),
@@ -61,6 +62,7 @@ def load_config(root: Path) -> tuple[SiteConfig | None, YamlData | None, list[Si
         return None, data, errors
     config = SiteConfig(
         title=values["title"], description=values["description"], base_url=values["base_url"],
+        custom_domain=values.get("custom_domain", False),
         language=values.get("language", "de"), intro=values.get("intro", ""),
         feedback_email=values.get("feedback_email", ""),
         contact=Contact(**values["contact"]),

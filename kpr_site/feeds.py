@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Mapping
 
-from kpr_site.model import Site
+from kpr_site.model import PressRelease, Site
 from kpr_site.urls import FEED_URL, PRESS_URL
 
 __all__ = ["atom_feed", "robots_txt", "sitemap"]
@@ -33,8 +34,8 @@ def atom_feed(site: Site, bodies: Mapping[str, object]) -> bytes:
     _sub(feed, f"{{{ATOM}}}id", _abs(site, FEED_URL))
     _sub(feed, f"{{{ATOM}}}link", rel="self", href=_abs(site, FEED_URL))
     _sub(feed, f"{{{ATOM}}}link", rel="alternate", type="text/html", href=_abs(site, PRESS_URL))
-    newest = site.press[0].date.isoformat() if site.press else "2017-01-01"
-    _sub(feed, f"{{{ATOM}}}updated", f"{newest}T00:00:00Z")
+    newest = _stamp(site.press[0]) if site.press else "2017-01-01T00:00:00Z"
+    _sub(feed, f"{{{ATOM}}}updated", newest)
     author = _sub(feed, f"{{{ATOM}}}author")
     _sub(author, f"{{{ATOM}}}name", site.config.title)
     for release in site.press[:FEED_ENTRIES]:
@@ -43,7 +44,7 @@ def atom_feed(site: Site, bodies: Mapping[str, object]) -> bytes:
         _sub(entry, f"{{{ATOM}}}id", _abs(site, release.url))
         _sub(entry, f"{{{ATOM}}}link", rel="alternate", type="text/html",
              href=_abs(site, release.url))
-        _sub(entry, f"{{{ATOM}}}updated", f"{release.date.isoformat()}T00:00:00Z")
+        _sub(entry, f"{{{ATOM}}}updated", _stamp(release))
         if release.summary:
             _sub(entry, f"{{{ATOM}}}summary", release.summary)
         for tag in release.tags:
@@ -52,6 +53,13 @@ def atom_feed(site: Site, bodies: Mapping[str, object]) -> bytes:
         _sub(entry, f"{{{ATOM}}}content", str(bodies.get(release.path, "")), type="html",
              **{"{http://www.w3.org/XML/1998/namespace}base": site.config.base_url})
     return bytes(ET.tostring(feed, encoding="utf-8", xml_declaration=True)) + b"\n"
+
+
+def _stamp(release: PressRelease) -> str:
+    """RFC 3339 in UTC: the time where given, else midnight UTC of the day (no wall clock)."""
+    if release.time is None:
+        return f"{release.date.isoformat()}T00:00:00Z"
+    return release.time.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def sitemap(site: Site, urls: Iterable[str]) -> bytes:

@@ -15,9 +15,10 @@ from typing import Any
 
 from kpr_site.errors import Location, SiteError
 from kpr_site.frontmatter import YamlData
+from kpr_site.german import BERLIN, slugify
 
 __all__ = [
-    "Field", "Invalid", "boolean", "choice", "date", "integer", "mapping", "text",
+    "Field", "Invalid", "boolean", "choice", "date", "date_or_time", "integer", "mapping", "text",
     "text_list", "validate", "validate_list",
 ]
 
@@ -55,6 +56,29 @@ def date(value: Any) -> dt.date:
     except ValueError:
         raise Invalid(f"{raw} ist kein gültiges Kalenderdatum",
                       "Prüfen Sie Tag und Monat (z. B. hat der Februar höchstens 29 Tage).") from None
+
+
+_MOMENT = re.compile(r"(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)\s*(Z|[+-]\d{2}:?\d{2})?")
+
+
+def date_or_time(value: Any) -> dt.date | dt.datetime:
+    """A date, or a date with time and optional zone as editors paste it
+    ("2012-01-03T15:19:00+01:00"); a time without a zone is Berlin time."""
+    raw = str(value).strip()
+    match = _MOMENT.fullmatch(raw)
+    if match is None:
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}.+", raw):
+            raise Invalid(f"„{raw}“ ist kein Datum mit Uhrzeit im Format JJJJ-MM-TTTHH:MM",
+                          "Schreiben Sie z. B. 2017-02-10 oder 2017-02-10T14:30 oder "
+                          "2017-02-10T14:30:00+01:00.")
+        return date(raw)
+    day = date(match.group(1))
+    try:
+        moment = dt.datetime.fromisoformat(f"{day.isoformat()}T{match.group(2)}{match.group(3) or ''}")
+    except ValueError:
+        raise Invalid(f"„{raw}“ enthält keine gültige Uhrzeit",
+                      "Stunden gehen von 00 bis 23, Minuten von 00 bis 59.") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=BERLIN)
 
 
 def boolean(value: Any) -> bool:
@@ -168,8 +192,35 @@ def _at(value: Any, prefix: tuple[str | int, ...]) -> dict[Any, Any]:
     return value if isinstance(value, dict) else {}
 
 
+# Keys editors bring from other tools (Jekyll, Hugo, WordPress), and their names here.
+_SYNONYMS = {
+    "description": ("summary",), "excerpt": ("summary",), "teaser": ("summary",),
+    "categories": ("tags", "topics"), "keywords": ("tags", "topics"), "tags": ("topics",),
+    "topics": ("tags",),
+}
+# Keys that would set the address, which comes from the file or folder name instead.
+_ADDRESS_KEYS = frozenset({"slug", "url", "permalink"})
+
+
 def _unknown_key(key: str, schema: Mapping[str, Field], where: Location) -> SiteError:
-    close = difflib.get_close_matches(key, list(schema), n=1, cutoff=0.6)
+    message = f"Unbekannte Angabe „{key}“."
+    if key.lower() in _ADDRESS_KEYS and where.path.endswith((".md", "/album.yaml")):
+        return SiteError(message, where, _address_hint(where.path))
+    close = [name for name in _SYNONYMS.get(key.lower(), ()) if name in schema][:1]
+    close = close or difflib.get_close_matches(key, list(schema), n=1, cutoff=0.6)
     hint = f"Meinten Sie „{close[0]}“? " if close else ""
     hint += f"Erlaubt sind: {', '.join(schema)}."
-    return SiteError(f"Unbekannte Angabe „{key}“.", where, hint)
+    return SiteError(message, where, hint)
+
+
+def _address_hint(path: str) -> str:
+    """How the address of a page or album is made, and how to change it."""
+    folder, _, name = path.rpartition("/")
+    if name == "album.yaml":
+        name = folder.rsplit("/", 1)[-1]
+        return (f"Die Adresse eines Albums entsteht aus dem Ordnernamen („{name}“ → "
+                f"/galerie/{slugify(name)}/). Um sie zu ändern, benennen Sie den Ordner um.")
+    stem = re.sub(r"^\d{4}-\d{2}-\d{2}-", "", name.removesuffix(".md"))
+    return (f"Die Adresse entsteht aus dem Dateinamen („{name}“ → …/{slugify(stem)}/). Um sie "
+            "zu ändern, benennen Sie die Datei um; Links, die noch auf den alten Namen zeigen, "
+            "meldet der Build.")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -19,7 +20,7 @@ from kpr_site.errors import Location, SiteError
 
 __all__ = [
     "Document", "KeyPath", "YamlData", "YamlMemo", "decode_text", "parse_yaml", "parse_yaml_memo",
-    "split_front_matter",
+    "split_body", "split_front_matter",
 ]
 
 KeyPath = tuple[str | int, ...]
@@ -113,8 +114,10 @@ def parse_yaml(text: str, path: str, first_line: int = 1) -> YamlData:
         value = loader.construct_document(node) if node is not None else None
     except yaml.MarkedYAMLError as exc:
         raise _yaml_error(exc, path, first_line, text) from exc
+    except yaml.reader.ReaderError as exc:
+        raise _control_character(exc, path, first_line, text) from exc
     except yaml.YAMLError as exc:
-        raise SiteError(f"Ungültiges YAML: {exc}", Location(path, first_line)) from exc
+        raise SiteError("Die YAML-Angaben sind fehlerhaft.", Location(path, first_line)) from exc
     except RecursionError as exc:  # only PyYAML without libyaml composes recursively
         raise _too_deep(path, first_line) from exc
     finally:
@@ -228,6 +231,17 @@ def _yaml_error(exc: yaml.MarkedYAMLError, path: str, first_line: int, text: str
     )
 
 
+def _control_character(
+    exc: yaml.reader.ReaderError, path: str, first_line: int, text: str
+) -> SiteError:
+    """PyYAML refuses control characters (often pasted along with text) before parsing."""
+    line = first_line + text.count("\n", 0, max(exc.position, 0))
+    return SiteError(
+        f"Die YAML-Angaben enthalten ein unsichtbares Steuerzeichen (U+{exc.character:04X}).",
+        Location(path, line),
+        "Es kommt oft mit kopiertem Text. Löschen Sie die Zeile und tippen Sie sie neu.")
+
+
 # PyYAML's most common complaints, in the words an editor understands.
 _PROBLEMS = (
     ("mapping values are not allowed", "ein Doppelpunkt steht, wo keiner stehen darf"),
@@ -252,10 +266,19 @@ def _explain(problem: str) -> str:
 
 
 class YamlMemo(Protocol):
-    """A store for parsed YAML by content hash (kpr_site.cache.PackCache)."""
+    """A store for parsed YAML by content hash (kpr_site.cache.PackCache); `get` returns
+    only values that pass `valid`."""
 
-    def get(self, key: str) -> Any | None: ...
+    def get(self, key: str, valid: Callable[[Any], bool]) -> Any | None: ...
     def put(self, key: str, value: Any) -> None: ...
+
+
+def _memo_entry(entry: Any) -> bool:
+    """A memo entry as `parse_yaml_memo` stores it: [value, [[*key path, line], …]]."""
+    return (isinstance(entry, list) and len(entry) == 2 and isinstance(entry[1], list)
+            and all(isinstance(item, list) and item and type(item[-1]) is int
+                    and all(isinstance(part, str | int) for part in item[:-1])
+                    for item in entry[1]))
 
 
 def parse_yaml_memo(text: str, path: str, first_line: int, memo: YamlMemo | None) -> YamlData:
@@ -267,7 +290,7 @@ def parse_yaml_memo(text: str, path: str, first_line: int, memo: YamlMemo | None
     if memo is None:
         return parse_yaml(text, path, first_line)
     key = hashlib.sha256(text.encode()).hexdigest()
-    cached = memo.get(key)
+    cached = memo.get(key, _memo_entry)
     if cached is not None:
         value, lines = cached
         return YamlData(value, {tuple(entry[:-1]): entry[-1] + first_line for entry in lines})
@@ -279,29 +302,43 @@ def parse_yaml_memo(text: str, path: str, first_line: int, memo: YamlMemo | None
     return data
 
 
-def split_front_matter(text: str, path: str, memo: YamlMemo | None = None) -> Document:
-    """Split `---` front matter from the Markdown body and parse it."""
+def split_body(text: str) -> tuple[str, int] | None:
+    """The Markdown body after the front matter and the line it starts on, or None if the
+    front matter is missing or not closed. Apart from parsing, so that a file whose front
+    matter is wrong still has its body checked: every problem of a file at once."""
     lines = text.split("\n")
     if lines[0].strip() != "---":
+        return None
+    for index in range(1, len(lines)):
+        if lines[index].strip() in ("---", "..."):
+            return "\n".join(lines[index + 1 :]), index + 2
+    return None
+
+
+def split_front_matter(text: str, path: str, memo: YamlMemo | None = None) -> Document:
+    """Split `---` front matter from the Markdown body and parse it."""
+    if text.split("\n", 1)[0].strip() != "---":
         raise SiteError(
             "Die Datei beginnt nicht mit Kopfdaten (Front Matter).",
             Location(path, 1),
             "Die erste Zeile muss „---“ sein, danach folgen die Angaben wie „title: …“ und "
             "eine weitere Zeile „---“.",
         )
-    for index in range(1, len(lines)):
-        if lines[index].strip() in ("---", "..."):
-            meta = parse_yaml_memo("\n".join(lines[1:index]), path, 2, memo)
-            if meta.value is None:
-                meta = YamlData({}, {(): 2})
-            if not isinstance(meta.value, dict):
-                raise SiteError(
-                    "Die Kopfdaten müssen aus Angaben der Form „schlüssel: wert“ bestehen.",
-                    Location(path, 2),
-                )
-            return Document(meta, "\n".join(lines[index + 1 :]), index + 2)
-    raise SiteError(
-        "Die Kopfdaten (Front Matter) werden nicht mit „---“ abgeschlossen.",
-        Location(path, 1),
-        "Fügen Sie nach der letzten Angabe eine Zeile „---“ ein.",
-    )
+    split = split_body(text)
+    if split is None:
+        raise SiteError(
+            "Die Kopfdaten (Front Matter) werden nicht mit „---“ abgeschlossen.",
+            Location(path, 1),
+            "Fügen Sie nach der letzten Angabe eine Zeile „---“ ein.",
+        )
+    body, body_line = split
+    meta_text = "\n".join(text.split("\n")[1 : body_line - 2])
+    meta = parse_yaml_memo(meta_text, path, 2, memo)
+    if meta.value is None:
+        meta = YamlData({}, {(): 2})
+    if not isinstance(meta.value, dict):
+        raise SiteError(
+            "Die Kopfdaten müssen aus Angaben der Form „schlüssel: wert“ bestehen.",
+            Location(path, 2),
+        )
+    return Document(meta, body, body_line)

@@ -32,7 +32,7 @@ from typing import Any, TypeVar
 from kpr_site.errors import Location, SiteError
 from kpr_site.fields import Field, Invalid, date, text, validate
 from kpr_site.frontmatter import YamlData, decode_text, parse_yaml
-from kpr_site.german import slugify
+from kpr_site.german import counted, slugify
 from kpr_site.inputs import IMAGE_SUFFIXES, list_folder
 from kpr_site.markup import Link
 from kpr_site.model import Album, Photo, PressRelease, Project, Site
@@ -97,7 +97,8 @@ def load_albums(root: Path) -> tuple[list[Album], list[SiteError]]:
             errors.append(SiteError(
                 "Fotos gehören in einen Album-Ordner, nicht direkt in gallery/.", Location(path),
                 "Legen Sie einen Ordner wie gallery/sitzung-2017/ an und verschieben Sie das "
-                f"Foto dorthin; dazu gehört eine Datei {ALBUM_FILE}."))
+                f"Foto dorthin; die Datei {ALBUM_FILE} dazu legt dann „kpr-site new album "
+                "sitzung-2017“ an."))
     return sorted(albums, key=lambda a: (a.date, a.slug), reverse=True), errors
 
 
@@ -128,6 +129,11 @@ def _load_album(root: Path, folder: Path, path: str) -> tuple[Album | None, list
                  cover=cover), []
 
 
+def _shell_word(name: str) -> str:
+    """A folder name as typed in a terminal: quoted if it holds spaces or other signs."""
+    return name if re.fullmatch(r"[\w.-]+", name) else '"' + name.replace('"', '\\"') + '"'
+
+
 def _read_album_yaml(root: Path, folder: Path, path: str,
                      files: dict[str, str]) -> tuple[str, YamlData]:
     yaml_path = f"{path}/{ALBUM_FILE}"
@@ -135,8 +141,9 @@ def _read_album_yaml(root: Path, folder: Path, path: str,
     if not yaml_file.is_file():
         raise SiteError(
             f"Im Album-Ordner fehlt die Datei {ALBUM_FILE}.", Location(f"{path}/"),
-            f"Legen Sie {yaml_path} an, zum Beispiel:\ntitle: …\ndate: JJJJ-MM-TT\nphotos:\n"
-            + _yaml_entries(sorted(files.values()), "  "))
+            f"Legen Sie sie mit „kpr-site new album {_shell_word(folder.name)}“ an: Das trägt "
+            "alle Fotos des Ordners ein. Oder von Hand, zum Beispiel:\ntitle: …\n"
+            "date: JJJJ-MM-TT\nphotos:\n" + _yaml_entries(sorted(files.values()), "  "))
     if _outside(root, yaml_file):
         raise _outside_error(yaml_path)
     source = decode_text(yaml_file.read_bytes(), yaml_path)
@@ -231,7 +238,8 @@ def _unlisted(files: dict[str, str], listed: dict[str, int], data: YamlData, yam
     if not missing:
         return []
     names = ", ".join(f"„{name}“" for name in missing)
-    count = "Ein Foto im Ordner steht" if len(missing) == 1 else f"{len(missing)} Fotos im Ordner stehen"
+    count = ("Ein Foto im Ordner steht" if len(missing) == 1
+             else f"{counted(len(missing), 'Foto', 'Fotos')} im Ordner stehen")
     return [SiteError(
         f"{count} nicht in {ALBUM_FILE}: {names}.", Location(yaml_path, data.line("photos")),
         "Ergänzen Sie unter „photos:“ diese Zeilen und beschreiben Sie bei „alt“, was auf dem "

@@ -6,8 +6,11 @@ import datetime as dt
 import functools
 import re
 import unicodedata
+from zoneinfo import ZoneInfo
 
-__all__ = ["date_long", "date_short", "euro", "number", "slugify"]
+__all__ = [
+    "BERLIN", "counted", "date_long", "date_short", "euro", "number", "slugify", "time_of_day",
+]
 
 _TRANSLIT = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss", "Ä": "ae", "Ö": "oe",
                            "Ü": "ue", "ẞ": "ss"})
@@ -33,11 +36,28 @@ def date_short(date: dt.date) -> str:
     return f"{date.day:02d}.{date.month:02d}.{date.year}"
 
 
-def number(value: int | float) -> str:
-    """15000 → '15.000'; 1234.5 → '1.234,50'."""
-    if isinstance(value, int) or float(value).is_integer():
-        return f"{int(value):,}".replace(",", ".")
-    return f"{value:,.2f}".replace(",", "\0").replace(".", ",").replace("\0", ".")
+BERLIN = ZoneInfo("Europe/Berlin")
+"""The county's time zone: times without a zone are meant there."""
+
+
+def time_of_day(moment: dt.datetime) -> str:
+    """15:19 (in Berlin time)."""
+    return moment.astimezone(BERLIN).strftime("%H:%M")
+
+
+def number(value: int | float, decimals: int | None = None) -> str:
+    """German digits: 15000 → '15.000'; 1234.5 → '1.234,50'; number(0.5612, 2) → '0,56'.
+
+    Without `decimals`, whole numbers have none and others two."""
+    if decimals is None:
+        decimals = 0 if isinstance(value, int) or float(value).is_integer() else 2
+    text = f"{value:,.{decimals}f}"
+    return text.replace(",", "\0").replace(".", ",").replace("\0", ".")
+
+
+def counted(count: int, one: str, many: str) -> str:
+    """counted(1, "Datei", "Dateien") → '1 Datei'; counted(1500, …) → '1.500 Dateien'."""
+    return f"{number(count)} {one if count == 1 else many}"
 
 
 def euro(value: int | float) -> str:

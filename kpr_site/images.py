@@ -2,9 +2,12 @@
 
 A photo becomes WebP and JPEG files at the widths of `ImageSettings.widths`, named
 `<key>-<width>.<ext>`, where `key` hashes the photo's bytes together with every processing
-parameter and `PROCESSING_VERSION`. The name is the cache key: a derivative that exists under
-its name is correct, so an unchanged photo costs a lookup and browsers may cache `/bilder/…`
-forever.
+parameter and `PROCESSING_VERSION`. The name is the cache key, so browsers may cache
+`/bilder/…` forever. Beside a photo's derivatives the cache holds the SHA-256 of each
+(`<key>.sha256`, sealed); a derivative is reused only if its bytes still match, since it is
+published as it is (hard-linked into the output). Hashing the ~330 KB of derivatives of a
+12-megapixel photo costs ~0.3 ms, so every reuse is checked in full rather than by size or
+mtime, which miss a byte changed in place.
 
 Widths are never upscaled. A photo wider than the largest width gets every width; a narrower
 one gets the widths below its own plus its own width, so its largest derivative is the photo at
@@ -24,9 +27,8 @@ from __future__ import annotations
 import hashlib
 import html
 import io
-import os
+import json
 import struct
-import tempfile
 import time
 import warnings
 from collections.abc import Callable, Iterable, Iterator
@@ -38,7 +40,9 @@ from typing import Any, Protocol
 
 from PIL import Image, ImageCms, UnidentifiedImageError
 
-from kpr_site.errors import Location, SiteError
+from kpr_site.cache import Damaged, read_sealed, seal, write_file
+from kpr_site.errors import Location, SiteError, os_reason
+from kpr_site.german import number
 from kpr_site.parallel import can_fork, process_pool
 
 __all__ = [
@@ -51,6 +55,7 @@ __all__ = [
     "MakeReport",
     "Memo",
     "Progress",
+    "Unwritable",
     "derivative_file",
     "derivative_widths",
     "inspect_image",
@@ -192,9 +197,10 @@ def picture_html(plan: ImagePlan, alt: str, sizes: str, href: Callable[[str], st
 
 
 class Memo(Protocol):
-    """A key → JSON value store (kpr_site.cache.JsonCache); it may forget anything."""
+    """A key → JSON value store (kpr_site.cache.JsonCache); it may forget anything, and `get`
+    returns only values that pass `valid`."""
 
-    def get(self, key: str) -> Any | None: ...
+    def get(self, key: str, valid: Callable[[Any], bool]) -> Any | None: ...
 
     def put(self, key: str, value: Any) -> None: ...
 
@@ -226,18 +232,30 @@ def _source_info(file: Path, path: str, memo: Memo) -> tuple[str, int, int]:
                         "Prüfen Sie den Dateinamen und den Pfad.") from None
     stat_key = _hash("stat", str(file.absolute()), st.st_size, st.st_mtime_ns, st.st_ctime_ns,
                      st.st_ino)
-    digest, data = memo.get(stat_key), None
-    if not isinstance(digest, str):
+    digest, data = memo.get(stat_key, _is_digest), None
+    if digest is None:
         data = _read(file, path)
         digest = hashlib.sha256(data).hexdigest()
     size_key = _hash("size", PROCESSING_VERSION, digest)
-    size = memo.get(size_key)
-    if not (isinstance(size, list) and len(size) == 2 and all(isinstance(v, int) for v in size)):
+    size = memo.get(size_key, _is_size)
+    if size is None:
         size = list(inspect_image(data if data is not None else _read(file, path), path))
         memo.put(size_key, size)
     if data is not None:  # remembered only once the photo has passed inspection
         memo.put(stat_key, digest)
     return digest, size[0], size[1]
+
+
+_HEX = frozenset("0123456789abcdef")
+
+
+def _is_digest(value: Any) -> bool:
+    return isinstance(value, str) and len(value) == 64 and set(value) <= _HEX
+
+
+def _is_size(value: Any) -> bool:
+    return (isinstance(value, list) and len(value) == 2
+            and all(type(v) is int and v > 0 for v in value))
 
 
 def _hash(*parts: object) -> str:
@@ -248,7 +266,7 @@ def _read(file: Path, path: str) -> bytes:
     try:
         return file.read_bytes()
     except OSError as exc:
-        raise SiteError(f"Die Bilddatei lässt sich nicht lesen ({exc.strerror}).", Location(path),
+        raise SiteError(f"Die Bilddatei lässt sich nicht lesen: {os_reason(exc)}.", Location(path),
                         "Prüfen Sie, ob die Datei vorhanden und lesbar ist.") from exc
 
 
@@ -287,11 +305,12 @@ def _open(data: bytes, path: str) -> Image.Image:
 
 def _too_big(path: str, size: tuple[int, int] | None) -> SiteError:
     pillow_limit = 2 * (Image.MAX_IMAGE_PIXELS or 0) // 1_000_000  # where Pillow itself refuses
-    claim = f"{size[0]} × {size[1]} Pixel" if size else f"mehr als {pillow_limit} Megapixel"
+    claim = (f"{number(size[0])} × {number(size[1])} Pixel" if size
+             else f"mehr als {number(pillow_limit)} Megapixel")
     return SiteError(
         f"Das Bild ist laut Dateikopf zu groß ({claim}); erlaubt sind höchstens "
-        f"{MAX_PIXELS // 1_000_000} Megapixel.", Location(path),
-        "Verkleinern Sie das Foto vor dem Einstellen (z. B. auf 4000 Pixel Breite). Eine "
+        f"{number(MAX_PIXELS // 1_000_000)} Megapixel.", Location(path),
+        "Verkleinern Sie das Foto vor dem Einstellen (z. B. auf 4.000 Pixel Breite). Eine "
         "unglaubwürdige Größe kann auch auf eine beschädigte oder manipulierte Datei hindeuten.")
 
 
@@ -413,39 +432,86 @@ def _encode(image: Image.Image, format: str, settings: ImageSettings) -> bytes:
 
 
 @dataclass(frozen=True)
+class Unwritable:
+    """A photo whose derivatives could not be stored in the folder (full, read-only …)."""
+
+    plan: ImagePlan
+    errno: int
+    strerror: str
+    filename: str
+
+    def error(self) -> OSError:
+        return OSError(self.errno, self.strerror, self.filename)
+
+
+@dataclass(frozen=True)
 class MakeReport:
     made: int
     """Photos whose derivatives were made now."""
     cached: int
-    """Photos whose derivatives were all in the cache already."""
+    """Photos whose derivatives were all in the cache already (and verified)."""
     seconds: float
     errors: tuple[SiteError, ...] = ()
+    damaged: int = 0
+    """Photos whose derivatives in the folder were damaged (made again)."""
+    unwritable: tuple[Unwritable, ...] = ()
+    """Photos that could not be stored in the folder; their derivatives are missing."""
 
 
 def make_images(root: Path, plans: Iterable[ImagePlan], folder: Path, settings: ImageSettings,
                 jobs: int, progress: Progress | None = None) -> MakeReport:
-    """Make the derivatives missing from `folder`, one photo per task on `jobs` processes."""
+    """Make the derivatives missing from `folder` (or damaged there), one photo per task on
+    `jobs` processes."""
     started = time.perf_counter()
     unique = {plan.digest: plan for plan in plans}  # the same photo used twice is made once
-    todo = [plan for plan in unique.values()
-            if not all(derivative_file(folder, d.name).is_file() for d in plan.derivatives)]
+    states = {digest: _stored(folder, plan) for digest, plan in unique.items()}
+    todo = [unique[digest] for digest, state in states.items() if state != "ok"]
     errors: list[SiteError] = []
+    unwritable: list[Unwritable] = []
     if progress is not None and todo:
         progress(0, len(todo))
-    for done, (plan, problem) in enumerate(_run(root, todo, folder, settings, jobs), 1):
-        if problem is not None:
-            errors.append(SiteError(problem[0], Location(plan.source), problem[1]))
+    for done, (plan, outcome) in enumerate(_run(root, todo, folder, settings, jobs), 1):
+        if isinstance(outcome, Unwritable):
+            unwritable.append(outcome)
+        elif outcome is not None:
+            errors.append(SiteError(outcome[0], Location(plan.source), outcome[1]))
         if progress is not None:
             progress(done, len(todo))
-    return MakeReport(len(todo) - len(errors), len(unique) - len(todo),
-                      time.perf_counter() - started, tuple(errors))
+    return MakeReport(len(todo) - len(errors) - len(unwritable), len(unique) - len(todo),
+                      time.perf_counter() - started, tuple(errors),
+                      sum(state == "damaged" for state in states.values()), tuple(unwritable))
+
+
+def _sums_file(folder: Path, plan: ImagePlan) -> Path:
+    """The sealed SHA-256 of each derivative of `plan`, written after them."""
+    key = plan.derivatives[0].name.split("-", 1)[0]
+    return folder / key[:2] / f"{key}.sha256"
+
+
+def _stored(folder: Path, plan: ImagePlan) -> str:
+    """"ok" if every derivative is in `folder` with the bytes recorded when it was made,
+    "missing" if the photo was never made there, "damaged" otherwise."""
+    try:
+        payload = read_sealed(_sums_file(folder, plan))
+        if payload is None:
+            return "missing"
+        sums = json.loads(payload)
+        for derivative in plan.derivatives:
+            with open(derivative_file(folder, derivative.name), "rb") as handle:
+                if hashlib.sha256(handle.read()).hexdigest() != sums[derivative.name]:
+                    return "damaged"
+    except (Damaged, OSError, ValueError, KeyError, TypeError):
+        return "damaged"
+    return "ok"
 
 
 _Task = tuple[Path, ImagePlan, Path, ImageSettings]
+_Outcome = tuple[str, str] | Unwritable | None
+"""None if the photo was made, (message, hint) for a problem with it, or Unwritable."""
 
 
 def _run(root: Path, todo: list[ImagePlan], folder: Path, settings: ImageSettings,
-         jobs: int) -> Iterator[tuple[ImagePlan, tuple[str, str] | None]]:
+         jobs: int) -> Iterator[tuple[ImagePlan, _Outcome]]:
     tasks: list[_Task] = [(root / plan.source, plan, folder, settings) for plan in todo]
     # Under `kpr-site serve` (threads running) the photos are made here, one after another.
     if jobs <= 1 or len(tasks) <= 1 or not can_fork():
@@ -460,28 +526,34 @@ def _run(root: Path, todo: list[ImagePlan], folder: Path, settings: ImageSetting
             yield futures[future], future.result()
 
 
-def _make_one(task: _Task) -> tuple[str, str] | None:
-    """Worker: make and store one photo's derivatives; a problem comes back as (message, hint)."""
+def _make_one(task: _Task) -> _Outcome:
+    """Worker: make and store one photo's derivatives and their checksums."""
     file, plan, folder, settings = task
     try:
         data = _read(file, plan.source)
         if hashlib.sha256(data).hexdigest() != plan.digest:
             raise SiteError("Die Bilddatei wurde während des Builds geändert.",
                             Location(plan.source), "Starten Sie den Build erneut.")
+        sums = {}
         for derivative, encoded in render_derivatives(data, plan, settings):
-            _write_atomic(derivative_file(folder, derivative.name), encoded)
+            _store(derivative_file(folder, derivative.name), encoded)
+            sums[derivative.name] = hashlib.sha256(encoded).hexdigest()
+        _store(_sums_file(folder, plan), seal(json.dumps(sums, sort_keys=True).encode()))
     except SiteError as exc:  # SiteError is a frozen dataclass and does not survive pickling
         return exc.message, exc.hint or ""
+    except _NotStored as exc:
+        error = exc.args[0]
+        return Unwritable(plan, error.errno or 0, error.strerror or str(error),
+                          str(error.filename or folder))
     return None
 
 
-def _write_atomic(target: Path, data: bytes) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+class _NotStored(Exception):
+    """Writing into the folder failed (as opposed to reading or decoding the photo)."""
+
+
+def _store(target: Path, data: bytes) -> None:
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        write_file(target, data)
+    except OSError as exc:
+        raise _NotStored(exc) from exc

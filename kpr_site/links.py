@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from kpr_site.errors import SiteError
+from kpr_site.errors import SiteError, shown
 from kpr_site.markup import Link
 
 __all__ = ["LinkResolver"]
@@ -50,23 +50,23 @@ class LinkResolver:
     def _file(self, link: Link) -> str:
         target = link.target
         if target.startswith("../") or target == "..":
-            raise SiteError(f"Der Link „{link.raw}“ zeigt aus dem Projektordner hinaus.",
+            raise SiteError(f"Der Link „{shown(link.url)}“ zeigt aus dem Projektordner hinaus.",
                             hint="Verlinken Sie nur Dateien innerhalb der Website.")
         exists = (self.root / target).is_file()
         # A content file that exists but has no URL was left out as a draft; other .md files
         # (a README, notes) are simply not published and fall through to the message below.
         if exists and target.endswith(".md") and target.startswith(_CONTENT_FOLDERS):
-            raise SiteError(f"Der Link „{link.raw}“ zeigt auf einen Entwurf (draft: true), "
+            raise SiteError(f"Der Link „{shown(link.url)}“ zeigt auf einen Entwurf (draft: true), "
                             "der nicht veröffentlicht wird.",
                             hint="Veröffentlichen Sie die Zielseite oder entfernen Sie den Link.")
         url = self.asset_url(target) if exists and self.asset_url else None
         if url is not None:
             return url
         if exists:
-            raise SiteError(f"Der Link „{link.raw}“ zeigt auf eine Datei, die nicht "
+            raise SiteError(f"Der Link „{shown(link.url)}“ zeigt auf eine Datei, die nicht "
                             "veröffentlicht wird.",
                             hint="Verlinken Sie Inhaltsseiten (.md) oder Bilder aus gallery/.")
-        raise SiteError(f"Der Link „{link.raw}“ zeigt auf eine Datei, die es nicht gibt "
-                        f"({target}).",
+        raise SiteError(f"Der Link „{shown(link.url)}“ zeigt auf eine Datei, die es nicht gibt "
+                        f"({shown(target)}).",
                         hint="Prüfen Sie den Dateinamen und den relativen Pfad (z. B. "
                              "„../pages/foerderung.md“).")

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import re
 import unicodedata
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from kpr_site.fields import (
     boolean,
     choice,
     date,
+    date_or_time,
     integer,
     mapping,
     text,
@@ -24,7 +26,14 @@ from kpr_site.fields import (
     validate,
     validate_list,
 )
-from kpr_site.frontmatter import Document, YamlMemo, decode_text, parse_yaml, split_front_matter
+from kpr_site.frontmatter import (
+    Document,
+    YamlMemo,
+    decode_text,
+    parse_yaml,
+    split_body,
+    split_front_matter,
+)
 from kpr_site.gallery import attach_images, load_albums
 from kpr_site.german import slugify
 from kpr_site.inputs import input_errors, list_folder, walk_folder
@@ -68,7 +77,7 @@ class LoadResult:
 
 
 _PRESS = {
-    "title": Field(text, True), "date": Field(date, True), "summary": Field(text),
+    "title": Field(text, True), "date": Field(date_or_time, True), "summary": Field(text),
     "tags": Field(text_list), "author": Field(text), "source": Field(text),
     "image": Field(text), "image_alt": Field(text), "draft": Field(boolean),
 }
@@ -131,10 +140,12 @@ def content_files(root: Path, kind: str) -> Iterator[tuple[Path, str]]:
 _KNOWN = {"site.yaml", "members.yaml", "press", "projects", "pages"}
 
 
-def unused_files(root: Path) -> list[SiteError]:
+def unused_files(root: Path, used: Collection[str] = frozenset()) -> list[SiteError]:
     """Warnings for files in content/ that no build reads: `Meldung.MD`, `text.markdown`, a
     folder `content/press/2017/` — an editor expects them on the site and would not see why.
-    Hidden and underscore files (editor swap files, drafts kept aside) are left alone."""
+    `used` are the other files the build publishes (site-relative paths: a photo beside the
+    text that shows it). Hidden and underscore files (editor swap files, drafts kept aside)
+    are left alone."""
     warnings = []
     content = root / "content"
     for path, is_dir in walk_folder(content):
@@ -142,12 +153,14 @@ def unused_files(root: Path) -> list[SiteError]:
         if any(part.startswith((".", "_")) or part.endswith("~") for part in rel.parts):
             continue
         top_level = len(rel.parts) == 1
-        read = (rel.parts[0] in _KNOWN if top_level
-                else len(rel.parts) == 2 and rel.parts[0] in _KNOWN and path.suffix == ".md")
+        site_path = unicodedata.normalize("NFC", f"content/{rel.as_posix()}")
+        read = site_path in used or (
+            rel.parts[0] in _KNOWN if top_level
+            else len(rel.parts) == 2 and rel.parts[0] in _KNOWN and path.suffix == ".md")
         if not read and (not is_dir or top_level):
             warnings.append(SiteError(
                 "Diese Datei wird nicht verwendet und erscheint nicht auf der Website.",
-                Location(f"content/{rel.as_posix()}"), _unused_hint(rel), severity="warning"))
+                Location(site_path), _unused_hint(rel), severity="warning"))
     return warnings
 
 
@@ -170,18 +183,34 @@ def _load_kind(
             data = file.read_bytes()
             if result.hashes is not None:
                 result.hashes[path] = hashlib.sha256(data).hexdigest()
-            doc = split_front_matter(decode_text(data, path), path, memo)
-            item = make(path, _checked(doc, path, _SCHEMAS[kind]), doc)
+            text = decode_text(data, path)
         except SiteError as exc:
             result.errors.append(exc)
             continue
-        except _Invalid as exc:
-            result.errors.extend(exc.errors)
-            continue
-        if drafts or not item.draft:
+        item = _load_item(text, path, make, _SCHEMAS[kind], result, memo)
+        if item is None or drafts or not item.draft:
+            # A file that did not load still has its body checked: all its problems at once.
+            body = split_body(text)
+            if body is not None:
+                result.sources[path] = Source(path, *body)
+        if item is not None and (drafts or not item.draft):
             items.append(item)
-            result.sources[path] = Source(path, doc.body, doc.body_line)
     return items
+
+
+def _load_item(
+    text: str, path: str, make: Maker, schema: dict[str, Field], result: LoadResult,
+    memo: YamlMemo | None,
+) -> Any | None:
+    """One content item, or None with its errors added to `result`."""
+    try:
+        doc = split_front_matter(text, path, memo)
+        return make(path, _checked(doc, path, schema), doc)
+    except SiteError as exc:
+        result.errors.append(exc)
+    except _Invalid as exc:
+        result.errors.extend(exc.errors)
+    return None
 
 
 class _Invalid(Exception):
@@ -207,6 +236,9 @@ def _slug(stem: str, path: str) -> str:
 def _make_press(path: str, values: dict[str, Any], doc: Document) -> PressRelease:
     name = path.rsplit("/", 1)[1]
     match = _PRESS_NAME.fullmatch(name)
+    when = values.pop("date")
+    values["date"], values["time"] = (
+        (when.date(), when) if isinstance(when, dt.datetime) else (when, None))
     if not match:
         raise SiteError(
             "Der Dateiname einer Pressemitteilung muss mit dem Datum beginnen.", Location(path),

@@ -19,12 +19,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from kpr_site.cache import Damaged, read_sealed, store_sealed
 from kpr_site.inputs import Entry, scan, scan_inputs
 
 __all__ = ["Manifest", "OutputRecord", "fingerprint_inputs", "load_manifest", "manifest_path"]
@@ -71,15 +71,13 @@ class Manifest:
         return all(self.output_unchanged(out, rel, rec[0]) for rel, rec in self.outputs.items())
 
     def save(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        """Never raises: this runs after the swap, when the new site is already live, and a
+        manifest that cannot be written only makes the next build do all the work."""
         data = {"format": FORMAT, "settings": self.settings, "started_ns": self.started_ns,
                 "inputs": self.inputs,
                 "outputs": self.outputs}
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            # json.dumps, not json.dump: only the one-shot form uses the C encoder (~10x).
-            handle.write(json.dumps(data, ensure_ascii=False, separators=(",", ":")))
-        os.replace(tmp, path)
+        # json.dumps, not json.dump: only the one-shot form uses the C encoder (~10x).
+        store_sealed(path, json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode())
 
 
 def manifest_path(cache_dir: Path, out: Path) -> Path:
@@ -89,12 +87,10 @@ def manifest_path(cache_dir: Path, out: Path) -> Path:
 
 def load_manifest(path: Path) -> Manifest:
     try:
-        data: Any = json.loads(path.read_bytes())
-    except FileNotFoundError:
-        return Manifest()
-    except (OSError, ValueError):
-        return Manifest(damaged=True)
-    try:
+        payload = read_sealed(path)
+        if payload is None:
+            return Manifest()
+        data: Any = json.loads(payload)
         if data["format"] != FORMAT:
             return Manifest()
         return Manifest(
@@ -103,7 +99,7 @@ def load_manifest(path: Path) -> Manifest:
             {str(k): (str(v[0]), int(v[1]), int(v[2]), int(v[3]))
              for k, v in data["outputs"].items()},
         )
-    except (KeyError, TypeError, ValueError, IndexError, AttributeError):
+    except (Damaged, KeyError, TypeError, ValueError, IndexError, AttributeError):
         return Manifest(damaged=True)
 
 

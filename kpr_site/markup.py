@@ -13,7 +13,7 @@ import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
-from html import escape
+from html import escape, unescape
 from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import unquote
@@ -21,21 +21,26 @@ from xml.etree.ElementTree import Element
 
 import markdown
 from markdown.extensions import Extension
+from markdown.inlinepatterns import InlineProcessor
+from markdown.serializers import RE_AMP
 from markdown.treeprocessors import Treeprocessor
+from markdown.util import AMP_SUBSTITUTE, AtomicString
 
-from kpr_site.errors import Location, SiteError
+from kpr_site import placeholders
+from kpr_site.errors import Location, SiteError, shown
 from kpr_site.german import slugify
 
 __all__ = [
-    "CONVERTER_VERSION", "Converted", "LazyBody", "Link", "Substitution", "apply_refs", "convert",
-    "line_of", "resolve_refs",
+    "CONVERTER_VERSION", "SAFE_SCHEMES", "SCHEME", "Converted", "LazyBody", "Link", "Problem",
+    "Substitution", "apply_refs", "audit_attribute", "browser_url", "convert", "resolve_refs",
 ]
 
 # Bump when the converter's output changes, so cached conversions are not reused.
-CONVERTER_VERSION = f"9/{markdown.__version__}"
+CONVERTER_VERSION = f"11/{markdown.__version__}"
 
-_SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
-_SAFE_SCHEMES = {"http", "https", "mailto", "tel"}
+SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
+"""A URL that starts with a scheme ("https:", "mailto:") leaves the site."""
+SAFE_SCHEMES = frozenset({"http", "https", "mailto", "tel"})
 # Only as the href/src of a tag: "kpr-ref-1" in prose or a code span stays text.
 _PLACEHOLDER = re.compile(r'(<(?:a|img)\b[^<>]*?\s(?:href|src)=")kpr-ref-(\d+)"')
 _IMG_TAG = re.compile(r'<img\b[^>]*?\ssrc="kpr-ref-(\d+)"[^>]*>')
@@ -50,12 +55,15 @@ class Link:
     target: str
     """Site-root-relative source path for "file", the path for "site", "" for "anchor"."""
     fragment: str
-    raw: str
-    """The reference as the editor wrote it, to find its line."""
+    url: str
+    """The destination as a browser reads Python-Markdown's output: escapes and character
+    references resolved. Shown in messages."""
     tag: str
     """"a" or "img"."""
     alt: str = ""
     """The alternative text of an image, for its responsive <picture>."""
+    line: int = 0
+    """Lines from the body's first line to the one that holds the link."""
 
 
 @dataclass(frozen=True)
@@ -65,8 +73,8 @@ class Converted:
     html: str
     links: tuple[Link, ...]
     anchors: tuple[str, ...]
-    problems: tuple[tuple[str, str, str], ...]
-    """Unsafe HTML found: (message, hint, text to search for the line)."""
+    problems: tuple[Problem, ...]
+    """Unsafe HTML or URLs found."""
 
     def to_json(self) -> dict[str, Any]:
         return {"html": self.html, **self.meta_json()}
@@ -74,61 +82,155 @@ class Converted:
     def meta_json(self) -> dict[str, Any]:
         """Everything but the HTML: what resolving links and planning images need."""
         return {"links": [list(vars(link).values()) for link in self.links],
-                "anchors": list(self.anchors), "problems": [list(p) for p in self.problems],
+                "anchors": list(self.anchors), "problems": [list(vars(p).values()) for p in self.problems],
                 "empty": not self.html}
+
+    @classmethod
+    def valid_json(cls, value: Any, with_html: bool = True) -> bool:
+        """Whether `value` has the shape `to_json` (or `meta_json`) writes, with the right types:
+        a cache entry is checked before it is used."""
+        try:
+            done = cls.from_json(value, html=None if with_html else "")
+        except (KeyError, TypeError, ValueError, AttributeError):
+            return False
+        return (isinstance(value.get("empty"), bool) and isinstance(done.html, str)
+                and all(isinstance(a, str) for a in done.anchors)
+                and all(_typed(vars(link), Link) for link in done.links)
+                and all(_typed(vars(problem), Problem) for problem in done.problems))
 
     @classmethod
     def from_json(cls, data: dict[str, Any], html: str | None = None) -> Converted:
         """From `to_json` (or from `meta_json` with the HTML given separately)."""
         return cls(data["html"] if html is None else html,
                    tuple(Link(*link) for link in data["links"]),
-                   tuple(data["anchors"]), tuple(tuple(p) for p in data["problems"]))
+                   tuple(data["anchors"]), tuple(Problem(*p) for p in data["problems"]))
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Unsafe HTML or a refused URL in a body."""
+
+    message: str
+    hint: str
+    needle: str
+    """Text to search for in the body, to find the line (if `line` is not known)."""
+    line: int | None = None
+    """Lines from the body's first line, where known."""
+
+
+def _typed(values: dict[str, Any], kind: type) -> bool:
+    """Whether each field of a dataclass instance has its annotated type (str, int, int | None)."""
+    types = {"str": str, "int": int, "int | None": (int, type(None))}
+    return all(isinstance(values[name], types[str(annotation)])  # type: ignore[arg-type]
+               for name, annotation in kind.__annotations__.items())
+
+
+def browser_url(value: str) -> str:
+    """The URL a browser follows for an attribute value in Python-Markdown's tree, once every
+    treeprocessor has run: serialised the way Python-Markdown serialises attributes (a bare
+    `&` escaped, character references kept), its `amp` placeholders restored (e-mail
+    autolinks are written as `&#109;&#97;…`), then decoded as HTML. Looking links up in the
+    tree before that (escapes still as STX…ETX, entities undecoded) is what broke every
+    e-mail address, `\\*` and `&ouml;` in a destination."""
+    # The serializer writes a bare `&` as `&amp;` (RE_AMP) and escapes <, > and ", which
+    # decoding undoes; its `amp` placeholders become `&` after serialisation.
+    return unescape(RE_AMP.sub("&amp;", value).replace(AMP_SUBSTITUTE, "&"))
+
+
+_ESCAPED = re.compile(r"\\([!-/:-@\[-`{-~])")
+
+
+class _Lines:
+    """Finds the line of a link destination in Markdown source, in document order: the text
+    of each line is searched with backslash escapes and character references resolved, as
+    they are in `browser_url`."""
+
+    def __init__(self, text: str) -> None:
+        self.decoded = [unescape(_ESCAPED.sub(r"\1", line)).lower() for line in text.split("\n")]
+        self.cursor = (0, 0)
+
+    def find(self, *needles: str) -> int:
+        """The line of the first of `needles` after the previous find (a link written twice
+        is found at its second place too); else searched from the top; else 0."""
+        for line, column in (self.cursor, (0, 0)):
+            for index in range(line, len(self.decoded)):
+                text = self.decoded[index]
+                found = [at for needle in needles if needle
+                         and (at := text.find(needle.lower(), column if index == line else 0)) >= 0]
+                if found:
+                    self.cursor = (index, min(found) + 1)
+                    return index
+        return 0
 
 
 class _LinkCollector(Treeprocessor):
-    """Replace in-site hrefs/srcs with placeholders and remember what they pointed to."""
+    """Collect in-site links and put placeholders in their place; check every URL's scheme and
+    every attribute in the tree and in the raw HTML Python-Markdown stashed.
+
+    Runs last (priority -10), after `unescape` (0): the attribute values are then final but
+    for serialisation, so what is looked up is what a browser would follow."""
 
     def __init__(self, md: markdown.Markdown) -> None:
         super().__init__(md)
         self.source_dir = ""
+        self.lines = _Lines("")
         self.links: list[Link] = []
-        self.problems: list[tuple[str, str, str]] = []
+        self.anchors: list[str] = []
+        self.problems: list[Problem] = []
+
+    def start(self, text: str, source_path: str) -> None:
+        self.source_dir = posixpath.dirname(source_path)
+        self.lines = _Lines(text)
+        self.links, self.anchors, self.problems = [], [], []
 
     def run(self, root: Element) -> None:
         _wrap_tables(root)
         for element in root.iter():
             _align_by_class(element)
-            attribute = {"a": "href", "img": "src"}.get(element.tag)
-            value = element.get(attribute) if attribute else None
-            if attribute and value:
-                alt = element.get("alt", "") if element.tag == "img" else ""
-                element.set(attribute, self._classify(value.strip(), element.tag, alt))
+            for name, value in element.items():
+                self._attribute(element, name, browser_url(value))
+        self._audit_raw_html()
 
-    def _classify(self, ref: str, tag: str, alt: str = "") -> str:
-        if ref.startswith("//"):
-            return ref
-        if _SCHEME.match(ref):
-            scheme = ref.split(":", 1)[0].lower()
-            # _HtmlAudit reports script URLs and data: images; one message per problem.
-            audited = scheme in ("javascript", "vbscript") or (scheme == "data" and tag == "img")
-            if scheme not in _SAFE_SCHEMES and not audited:
-                self.problems.append((
-                    f"Der Link „{ref[:60]}“ verwendet ein nicht erlaubtes Schema.",
-                    "Erlaubt sind https://, http://, mailto: und tel:.", ref))
-            return ref
-        path, _, fragment = ref.partition("#")
+    def _attribute(self, element: Element, name: str, url: str) -> None:
+        if name == "id":
+            self.anchors.append(url)
+        found = audit_attribute(element.tag, name, url)
+        is_link = (element.tag, name) in (("a", "href"), ("img", "src"))
+        if is_link and not found:
+            found = _scheme_problems(url.strip())
+        self.problems += [Problem(*p, line=self.lines.find(p[2])) for p in found]
+        url = url.strip()
+        if is_link and url and not found and not (SCHEME.match(url) or url.startswith("//")):
+            alt = element.get("alt", "") if element.tag == "img" else ""
+            element.set(name, self._internal(url, element.tag, alt))
+
+    def _internal(self, url: str, tag: str, alt: str) -> str:
+        path, _, fragment = url.partition("#")
+        line = self.lines.find(url)
         if not path:
-            return self._remember(Link("anchor", "", fragment, ref, tag, alt))
+            return self._remember(Link("anchor", "", fragment, url, tag, alt, line))
         if path.startswith("/"):
-            return self._remember(Link("site", path, fragment, ref, tag, alt))
+            return self._remember(Link("site", path, fragment, url, tag, alt, line))
         # Editors' tools write "f%C3%B6rderung.md" or decomposed umlauts; file names are NFC.
         path = unicodedata.normalize("NFC", unquote(path))
         target = posixpath.normpath(posixpath.join(self.source_dir, path))
-        return self._remember(Link("file", target, fragment, ref, tag, alt))
+        return self._remember(Link("file", target, fragment, url, tag, alt, line))
 
     def _remember(self, link: Link) -> str:
         self.links.append(link)
         return f"kpr-ref-{len(self.links) - 1}"
+
+    def _audit_raw_html(self) -> None:
+        """Raw HTML never enters the tree: Python-Markdown stashes it and pastes it into the
+        output at the end. Auditing the stash instead of re-parsing every whole body saved
+        10 % of a cold build."""
+        for block in self.md.htmlStash.rawHtmlBlocks:
+            if isinstance(block, str) and "<" in block:
+                audit = _HtmlAudit()
+                audit.feed(block)
+                audit.close()
+                self.anchors += audit.ids
+                self.problems += [Problem(*p, line=self.lines.find(p[2])) for p in audit.problems]
 
 
 def _wrap_tables(root: Element) -> None:
@@ -176,11 +278,12 @@ class _GermanTypography(Treeprocessor):
         if element.tag in _NO_TYPOGRAPHY:
             self.previous = "x"
             return
-        if element.text:
+        # Atomic text is Python-Markdown's "leave as written": an autolink's URL, code.
+        if element.text and not isinstance(element.text, AtomicString):
             element.text = self._fix(element.text)
         for child in element:
             self._walk(child)
-            if child.tail:
+            if child.tail and not isinstance(child.tail, AtomicString):
                 child.tail = self._fix(child.tail)
 
     def _fix(self, text: str) -> str:
@@ -196,28 +299,47 @@ class _GermanTypography(Treeprocessor):
         return result
 
 
+class _OpenItem(InlineProcessor):
+    """A placeholder "[Vom Landkreis zu bestätigen: …]" → `<mark class="offen">` around it."""
+
+    ANCESTOR_EXCLUDES = ("mark",)  # Python-Markdown revisits new elements' text: mark once
+
+    def handleMatch(  # type: ignore[override]
+        self, m: re.Match[str], data: str
+    ) -> tuple[Element, int, int]:
+        mark = Element("mark", {"class": placeholders.CSS_CLASS})
+        mark.text = m.group()
+        return mark, m.start(), m.end()
+
+
 class _SiteExtension(Extension):
     def extendMarkdown(self, md: markdown.Markdown) -> None:
+        # After code spans (190) and backslash escapes (180), before links (160): emphasis
+        # and links inside the placeholder still work.
+        md.inlinePatterns.register(_OpenItem(placeholders.MARKER.pattern, md), "kpr_open", 175)
         # After attr_list (8) and abbr (7) have read their {…} and *[…] syntax, before toc (5)
         # builds the table of contents from the headings.
         md.treeprocessors.register(_GermanTypography(md), "kpr_typography", 6)
         md.ESCAPED_CHARS.extend(['"', "'"])  # \" keeps a straight quote
-        # Priority 1: after inline patterns and attr_list have produced every <a> and <img>.
-        md.treeprocessors.register(_LinkCollector(md), "kpr_links", 1)
+        # Last, after `unescape` (0): see _LinkCollector.
+        md.treeprocessors.register(_LinkCollector(md), "kpr_links", -10)
 
 
 _FORBIDDEN_TAGS = {"script", "iframe", "frame", "frameset", "object", "embed", "applet", "base",
                    "link", "meta", "style", "form", "portal"}
 _LOADING_ATTRS = {"src", "srcset", "poster", "data", "background", "action", "formaction"}
+Finding = tuple[str, str, str]
+"""(message, hint, text to search for the line)."""
 
 
 class _HtmlAudit(HTMLParser):
-    """Find ids (anchor targets) and anything that would run script or load from elsewhere."""
+    """Find ids (anchor targets) and anything that would run script or load from elsewhere
+    in raw HTML."""
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.ids: list[str] = []
-        self.problems: list[tuple[str, str, str]] = []
+        self.problems: list[Finding] = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in _FORBIDDEN_TAGS:
@@ -227,33 +349,43 @@ class _HtmlAudit(HTMLParser):
                 "Datenschutz. Verlinken Sie externe Inhalte stattdessen.", f"<{tag}"))
             return  # one message per element, not one more for its src=
         for name, value in attrs:
-            self._check_attribute(tag, name, value or "")
+            if name == "id":
+                self.ids.append(value or "")
+            self.problems += audit_attribute(tag, name, value or "")
 
-    def _check_attribute(self, tag: str, name: str, value: str) -> None:
-        if name == "id":
-            self.ids.append(value)
-        # Browsers drop tabs, newlines and leading control characters in URLs, so
-        # "java&#9;script:" runs as script: compare without them.
-        lowered = re.sub(r"[\x00-\x20]", "", value).lower()
-        if name.startswith("on"):
-            self.problems.append((
-                f"Das HTML-Attribut „{name}“ (Skript) ist im Inhalt nicht erlaubt.",
-                "Entfernen Sie das Attribut; Inhalte dürfen keine Skripte enthalten.", name))
-        elif lowered.startswith(("javascript:", "vbscript:")):
-            self.problems.append((
-                f"Ein „{lowered.split(':', 1)[0]}:“-Link ist im Inhalt nicht erlaubt.",
-                "Entfernen Sie den Link oder verwenden Sie eine normale Webadresse.",
-                value.split(":", 1)[0] + ":"))
-        elif _loads(tag, name) and any(url.startswith(("http:", "https:", "//", "data:"))
-                                       for url in _candidates(name, value)):
-            self.problems.append((
-                f"<{tag}> lädt Inhalte von einem anderen Server ({value[:60]}).",
-                "Die Website darf keine fremden Server kontaktieren (Datenschutz). Legen Sie "
-                "Bilder in gallery/ ab und binden Sie sie mit einem relativen Pfad ein.", value))
-        elif name == "style" and "url(" in lowered:
-            self.problems.append((
-                "Ein style-Attribut mit url(…) ist im Inhalt nicht erlaubt.",
-                "Entfernen Sie das style-Attribut.", "url("))
+
+def audit_attribute(tag: str, name: str, value: str) -> list[Finding]:
+    """What is wrong with one attribute (decoded value) of body HTML: script, or a URL that
+    makes the browser load from elsewhere."""
+    # Browsers drop tabs, newlines and leading control characters in URLs, so
+    # "java&#9;script:" runs as script: compare without them.
+    lowered = re.sub(r"[\x00-\x20]", "", value).lower()
+    if name.startswith("on"):
+        return [(f"Das HTML-Attribut „{shown(name)}“ (Skript) ist im Inhalt nicht erlaubt.",
+                 "Entfernen Sie das Attribut; Inhalte dürfen keine Skripte enthalten.", name)]
+    if lowered.startswith(("javascript:", "vbscript:")):
+        return [(f"Ein „{lowered.split(':', 1)[0]}:“-Link ist im Inhalt nicht erlaubt.",
+                 "Entfernen Sie den Link oder verwenden Sie eine normale Webadresse.",
+                 value.split(":", 1)[0] + ":")]
+    if _loads(tag, name) and any(SCHEME.match(url) or url.startswith("//")
+                                 for url in _candidates(name, value)):
+        return [(f"<{shown(tag)}> lädt Inhalte von außerhalb der Website ({shown(value[:60])}).",
+                 "Die Website darf keine fremden Server kontaktieren (Datenschutz). Legen Sie "
+                 "Bilder in gallery/ ab und binden Sie sie mit einem relativen Pfad ein.", value)]
+    if name == "style" and "url(" in lowered:
+        return [("Ein style-Attribut mit url(…) ist im Inhalt nicht erlaubt.",
+                 "Entfernen Sie das style-Attribut.", "url(")]
+    return []
+
+
+def _scheme_problems(url: str) -> list[Finding]:
+    """A link with a scheme other than the allowed ones (the README lists them)."""
+    scheme = url.split(":", 1)[0].lower() if SCHEME.match(url) else ""
+    if not scheme or scheme in SAFE_SCHEMES:
+        return []
+    return [(f"Der Link „{shown(url[:60])}“ verwendet das nicht erlaubte Schema „{shown(scheme)}:“.",
+             "Erlaubt sind https://, http://, mailto: und tel: sowie Links auf Dateien und "
+             "Seiten der Website.", url)]
 
 
 def _loads(tag: str, name: str) -> bool:
@@ -295,18 +427,16 @@ class _Converter:
             },
             output_format="html",
         )
-        self.links: _LinkCollector = self.md.treeprocessors["kpr_links"]  # type: ignore[assignment]
+        collector = self.md.treeprocessors["kpr_links"]
+        assert isinstance(collector, _LinkCollector)
+        self.links = collector
 
     def convert(self, text: str, source_path: str) -> Converted:
         self.md.reset()
-        self.links.source_dir = posixpath.dirname(source_path)
-        self.links.links, self.links.problems = [], []
+        self.links.start(text, source_path)
         html = self.md.convert(text)
-        audit = _HtmlAudit()
-        audit.feed(html)
-        audit.close()
-        return Converted(html, tuple(self.links.links), tuple(audit.ids),
-                         tuple(self.links.problems + audit.problems))
+        return Converted(html, tuple(self.links.links), tuple(self.links.anchors),
+                         tuple(self.links.problems))
 
 
 _converter: _Converter | None = None
@@ -320,22 +450,6 @@ def convert(text: str, source_path: str) -> Converted:
     return _converter.convert(text, source_path)
 
 
-def line_of(needle: str, body: str, body_line: int, start: int = 0) -> int:
-    """The file line where `needle` first occurs in the body from index `start` (else the
-    body's first line)."""
-    return body_line + body.count("\n", 0, _find(needle, body, start))
-
-
-def _find(needle: str, body: str, start: int = 0) -> int:
-    """Index of `needle` in `body` from `start`, ignoring case if need be; 0 if absent."""
-    index = body.find(needle, start)
-    if index < 0:
-        index = body.lower().find(needle.lower(), start)
-    if index < 0 and start:
-        return _find(needle, body)
-    return max(index, 0)
-
-
 PictureFor = Callable[[Link, str], str | None]
 """(image link, alt text) → the `<picture>` HTML for a processed photo, or None."""
 
@@ -345,20 +459,13 @@ Substitution = tuple[str, str]
 
 
 def resolve_refs(
-    converted: Converted, path: str, body: str, body_line: int,
-    url_for: Any, picture_for: PictureFor | None = None,
+    converted: Converted, path: str, body_line: int,
+    url_for: Callable[[Link], str], picture_for: PictureFor | None = None,
 ) -> tuple[tuple[Substitution, ...], list[SiteError]]:
     """What each placeholder becomes, from the links alone (the HTML is not needed):
     `url_for(link)` returns the href or raises SiteError; with `picture_for`, an image of a
     processed photo becomes its whole responsive `<picture>`."""
     errors: list[SiteError] = []
-    searched: dict[str, int] = {}  # a reference written twice is found at its second place too
-
-    def locate(needle: str) -> Location:
-        index = _find(needle, body, searched.get(needle, 0))
-        searched[needle] = index + 1
-        return Location(path, body_line + body.count("\n", 0, index))
-
     subs: list[Substitution] = []
     for link in converted.links:
         picture = picture_for(link, link.alt) if picture_for and link.tag == "img" else None
@@ -366,13 +473,16 @@ def resolve_refs(
             subs.append(("picture", picture))
             continue
         try:
-            # Escaped: a fragment like `#x" onclick="…` must stay inside the attribute.
-            subs.append(("href", escape(str(url_for(link)))))
+            # The URL is decoded (a real URL): escaped once for the attribute, so a fragment
+            # like `#x" onclick="…` stays inside it.
+            subs.append(("href", escape(url_for(link))))
         except SiteError as exc:
-            errors.append(SiteError(exc.message, locate(link.raw), exc.hint, exc.severity))
+            errors.append(SiteError(exc.message, Location(path, body_line + link.line), exc.hint,
+                                    exc.severity))
             subs.append(("href", "#"))
-    for message, hint, needle in converted.problems:
-        errors.append(SiteError(message, locate(needle), hint))
+    for problem in converted.problems:
+        line = body_line + (problem.line or 0)
+        errors.append(SiteError(problem.message, Location(path, line), problem.hint))
     return tuple(subs), errors
 
 

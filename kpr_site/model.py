@@ -63,6 +63,9 @@ class SiteConfig:
     language: str
     contact: Contact
     nav: tuple[NavItem, ...]
+    custom_domain: bool = False
+    """True: base_url is the site's own domain, and the Pages pipelines publish for it; False: they
+    publish for the address GitHub or GitLab Pages assigns (…github.io/…, …gitlab.io/…)."""
     intro: str = ""
     """Short introduction (Markdown) shown on the home page."""
     feedback_email: str = ""
@@ -84,6 +87,9 @@ class PressRelease:
     url: str
     title: str
     date: dt.date
+    """The day of publication, as written (also in the file name)."""
+    time: dt.datetime | None = None
+    """The time of publication, where the editor gave one (`date: 2017-02-10T14:30`)."""
     summary: str = ""
     tags: tuple[str, ...] = ()
     author: str = ""

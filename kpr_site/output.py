@@ -9,6 +9,7 @@ and deploy tools that sync by mtime upload only what changed. The swap is one re
 from __future__ import annotations
 
 import ctypes
+import errno
 import os
 import shutil
 from collections.abc import Collection, Iterator
@@ -27,10 +28,15 @@ __all__ = ["Staging", "build_lock", "check_output_dir"]
 
 @contextmanager
 def build_lock(out: Path) -> Iterator[None]:
-    """Only one build writes to `out` at a time; a second one stops with a clear message."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    lock_path = out.parent / f".{out.name}.lock"
-    with lock_path.open("a") as handle:
+    """Only one build writes to `out` at a time; a second one stops with a clear message.
+    A folder where the lock cannot be taken (read-only, no permission, full) is an OSError
+    naming `out`: the user chose that folder, not the lock file beside it."""
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        handle = (out.parent / f".{out.name}.lock").open("a")
+    except OSError as exc:
+        raise OSError(exc.errno, exc.strerror, str(out)) from exc
+    with handle:
         if fcntl is not None:
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -99,7 +105,15 @@ class Staging:
 
     def reuse(self, path: PurePosixPath) -> None:
         """Take a file over from the live output unchanged (the caller knows it is)."""
-        self._link(os.path.join(self._out, str(path)), self._target(path))
+        try:
+            self._link(os.path.join(self._out, str(path)), self._target(path))
+        except OSError as exc:
+            raise self._fault(exc, path) from exc
+
+    def _fault(self, exc: OSError, path: PurePosixPath) -> OSError:
+        """The error of writing a staged file, told as the output file it will become (the
+        staging folder is an inner detail the user never chose)."""
+        return OSError(exc.errno, exc.strerror, os.path.join(self._out, str(path)))
 
     def discard(self) -> None:
         """Remove the staging folder after a failed build, leaving nothing behind."""
@@ -112,20 +126,30 @@ class Staging:
             self._link(str(source), self._target(path))
         except FileNotFoundError:
             raise
-        except OSError:  # EXDEV (another file system) or no hard links there
-            self.write(path, source.read_bytes())
+        except OSError as exc:
+            if exc.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP):
+                raise self._fault(exc, path) from exc
+            self.write(path, source.read_bytes())  # another file system, or no hard links
 
     def write(self, path: PurePosixPath, data: bytes) -> None:
         target = self._target(path)
         live = os.path.join(self._out, str(path))
-        if _same_bytes(live, data):
-            self._link(live, target)
-            return
-        self._parent(target)
-        tmp = f"{target}.tmp-{os.getpid()}"
-        with open(tmp, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, target)
+        try:
+            if _same_bytes(live, data):
+                self._link(live, target)
+                return
+            self._parent(target)
+            tmp = f"{target}.tmp-{os.getpid()}"
+            try:
+                with open(tmp, "wb") as handle:
+                    handle.write(data)
+                os.replace(tmp, target)
+            except OSError:
+                with suppress(OSError):
+                    os.unlink(tmp)
+                raise
+        except OSError as exc:
+            raise self._fault(exc, path) from exc
 
     def _link(self, live: str, target: str) -> None:
         try:

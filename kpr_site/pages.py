@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from itertools import groupby
 from typing import Any
 
-from kpr_site.german import slugify
+from kpr_site.german import counted, slugify
 from kpr_site.model import PROJECT_STATUSES, SECTORS, NavItem, PressRelease, Project, Site
 from kpr_site.urls import (
     FEED_URL,
@@ -175,5 +175,5 @@ def _gallery(site: Site) -> Iterator[PageSpec]:
     for album in site.albums:
         yield PageSpec(album.url, "gallery_album.html", album.title,
                        album.description or f"Fotoalbum „{album.title}“ mit "
-                       f"{len(album.photos)} {'Foto' if len(album.photos) == 1 else 'Fotos'}.",
+                       f"{counted(len(album.photos), 'Foto', 'Fotos')}.",
                        {"album": album}, album.path)

@@ -1,9 +1,11 @@
 """`kpr-site new …`: start a press release, project, page or photo album from a skeleton.
 
-Every file written here loads without errors (an album's empty `alt` fields excepted: they
-are there to be filled in, and the build insists on it). Existing files are never
-overwritten; `new album` run again only appends the photos not listed yet, so entries, their
-order and comments stay as the editor left them.
+A press release, project or page starts as a draft (`draft: true`): it is not published
+until the editor deletes that line, and `kpr-site check` names the skeleton text and the
+empty summary still to replace. Every file written here loads without errors (an album's
+empty `alt` fields excepted: they are there to be filled in, and the build insists on it).
+Existing files are never overwritten; `new album` run again only appends the photos not
+listed yet, so entries, their order and comments stay as the editor left them.
 """
 
 from __future__ import annotations
@@ -21,22 +23,20 @@ from kpr_site.frontmatter import YamlData, decode_text, parse_yaml
 from kpr_site.gallery import ALBUM_FILE, GALLERY_DIR, IMAGE_SUFFIXES
 from kpr_site.german import slugify
 from kpr_site.inputs import list_folder
+from kpr_site.placeholders import SKELETON_BODIES
 
 __all__ = ["AlbumResult", "new_album", "new_page", "new_press", "new_project"]
 
+_DRAFT = "draft: true  # Entwurf: zum Veröffentlichen diese Zeile löschen\n"
+
+# Front matter only: the body text is placeholders.SKELETON_BODIES, which `kpr-site check`
+# also reads to find skeleton text an editor has not replaced yet.
 _PRESS = """\
 ---
 title: {title}
 date: {date}
 summary: ""  # ein bis zwei Sätze für die Übersicht und für Suchmaschinen
 tags: []     # Themen, z. B. [Suchtprävention, Jugend]
----
-Der erste Absatz sagt das Wichtigste: Wer hat was wann und wo getan – und warum ist das
-wichtig?
-
-## Zwischenüberschrift
-
-Weitere Einzelheiten, Hintergründe und Zitate.
 """
 
 _PROJECT = """\
@@ -45,24 +45,12 @@ title: {title}
 status: geplant  # geplant | laufend | abgeschlossen
 summary: ""      # ein bis zwei Sätze für die Projektliste
 topics: []       # Themen, z. B. [Verkehrssicherheit]
----
-Worum geht es in dem Projekt, und wem soll es helfen?
-
-## Ziele
-
-Was soll das Projekt erreichen?
-
-## Ansprechpartner
-
-Wer gibt Auskunft?
 """
 
 _PAGE = """\
 ---
 title: {title}
 summary: ""  # ein bis zwei Sätze für Suchmaschinen
----
-Der Text der Seite. Überschriften beginnen mit „## “.
 """
 
 _ALBUM_HEAD = """\
@@ -93,6 +81,11 @@ def _slug(title: str) -> str:
     return slug
 
 
+def _document(head: str, kind: str) -> str:
+    """A new content file: front matter, marked as draft, and the skeleton body."""
+    return f"{head}{_DRAFT}---\n{SKELETON_BODIES[kind]}"
+
+
 def _create(root: Path, relative: str, text: str) -> Path:
     """Write a new file; refuse if it exists."""
     path = root / relative
@@ -110,18 +103,20 @@ def _create(root: Path, relative: str, text: str) -> Path:
 def new_press(root: Path, title: str, date: dt.date) -> Path:
     """content/press/<date>-<slug>.md"""
     relative = f"content/press/{date.isoformat()}-{_slug(title)}.md"
-    return _create(root, relative, _PRESS.format(title=_yaml_text(title), date=date.isoformat()))
+    head = _PRESS.format(title=_yaml_text(title), date=date.isoformat())
+    return _create(root, relative, _document(head, "press"))
 
 
 def new_project(root: Path, title: str) -> Path:
     """content/projects/<slug>.md, status „geplant“."""
     return _create(root, f"content/projects/{_slug(title)}.md",
-                   _PROJECT.format(title=_yaml_text(title)))
+                   _document(_PROJECT.format(title=_yaml_text(title)), "projects"))
 
 
 def new_page(root: Path, title: str) -> Path:
     """content/pages/<slug>.md"""
-    return _create(root, f"content/pages/{_slug(title)}.md", _PAGE.format(title=_yaml_text(title)))
+    return _create(root, f"content/pages/{_slug(title)}.md",
+                   _document(_PAGE.format(title=_yaml_text(title)), "pages"))
 
 
 @dataclass(frozen=True)

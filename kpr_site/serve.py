@@ -48,6 +48,7 @@ from kpr_site.devserver import (
     is_loopback,
 )
 from kpr_site.errors import BuildFailed, SiteError, format_errors
+from kpr_site.german import counted, number
 from kpr_site.options import BuildOptions
 
 __all__ = [
@@ -274,7 +275,7 @@ class Preview:
             errors = [exc]
         except Exception as exc:  # a bug in the generator must not end the preview
             self.log(traceback.format_exc())
-            errors = [SiteError(f"Unerwarteter Fehler im Generator: {exc!r}",
+            errors = [SiteError(f"Unerwarteter Fehler im Generator ({type(exc).__name__}).",
                                 hint="Bitte melden Sie diesen Fehler mit der Ausgabe im Terminal.")]
         self.builds += 1
         clock = time.strftime("%H:%M:%S")
@@ -286,7 +287,10 @@ class Preview:
         for warning in report.warnings:
             self.log(str(warning))
         millis = (time.perf_counter() - started) * 1000
-        self.log(f"[{clock}] Aktualisiert: {report.pages} Seiten in {millis:.0f} ms.")
+        open_items = (f"; {counted(report.placeholders, 'offener', 'offene')} Platzhalter"
+                      if report.placeholders else "")
+        self.log(f"[{clock}] Aktualisiert: {number(report.pages)} Seiten in "
+                 f"{number(millis, 0)} ms{open_items}.")
         self.state.publish(None)
 
     def wait(self) -> None:

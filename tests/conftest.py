@@ -65,6 +65,13 @@ def make_site(tmp_path: Path) -> MakeSite:
     return make  # type: ignore[return-value]
 
 
+@pytest.fixture(scope="session")
+def shipped_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One cache folder for the builds of the shipped site in a session (making its photos'
+    derivatives is the slow part); never the repository's own .cache/."""
+    return tmp_path_factory.mktemp("shipped-cache")
+
+
 @pytest.fixture
 def build(capsys: pytest.CaptureFixture[str]) -> Callable[..., tuple[int, str, str]]:
     """Run `kpr-site build` in-process: returns (exit code, stdout, stderr)."""

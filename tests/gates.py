@@ -32,12 +32,14 @@ __all__ = [
     "AXE_TAGS",
     "CHROMIUM",
     "CONTENT_SECURITY_POLICY",
+    "META_CONTENT_SECURITY_POLICY",
     "REPO_ROOT",
     "VIEWPORTS",
     "VNU_JAR",
     "SweepResult",
     "base_path_of",
     "html_paths",
+    "load_pages",
     "require_browser_tools",
     "require_tool",
     "require_validator_tools",
@@ -73,6 +75,12 @@ CHROMIUM_ARGS = [
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
     "object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
+# The same policy as a <meta http-equiv> tag on every page (for hosts that send no headers, such as
+# GitHub and GitLab Pages). Browsers ignore these directives in a meta tag and warn about them.
+HEADER_ONLY_DIRECTIVES = ("frame-ancestors", "report-uri", "sandbox")
+META_CONTENT_SECURITY_POLICY = "; ".join(
+    d for d in CONTENT_SECURITY_POLICY.split("; ") if d.split()[0] not in HEADER_ONLY_DIRECTIVES
 )
 # Pages checked at the same time per viewport; 4 keeps a 100-page site near 20 s.
 PARALLEL_PAGES = 4
@@ -331,6 +339,59 @@ def _describe(violation: dict[str, Any], path: str, viewport: str) -> str:
     return (
         f"{path} [{viewport}] {violation['id']} ({violation['impact']}): {violation['help']}\n      {targets}"
     )
+
+
+# ---------- pages under a real server's headers ----------
+
+
+def load_pages(root_url: str, paths: list[str]) -> list[str]:
+    """Open every page once in Chromium, as a visitor would; what went wrong, as "/path: text".
+
+    Reported: what the Content-Security-Policy blocked (the securitypolicyviolation event), errors
+    on the console (the browser's own CSP and Permissions-Policy messages among them), script
+    errors and files that failed to load.
+    """
+    return asyncio.run(_load_pages(root_url, paths))
+
+
+async def _load_pages(root_url: str, paths: list[str]) -> list[str]:
+    from playwright.async_api import async_playwright
+
+    problems: list[str] = []
+    queue: asyncio.Queue[str] = asyncio.Queue()
+    for path in paths:
+        queue.put_nowait(path)
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            context = await browser.new_context(service_workers="block")
+            await context.add_init_script(_CSP_LISTENER)
+            await asyncio.gather(*(_load_queued(context, root_url, queue, problems)
+                                   for _ in range(PARALLEL_PAGES)))
+            await context.close()
+        finally:
+            await browser.close()
+    return sorted(problems)
+
+
+async def _load_queued(context: Any, root_url: str, queue: asyncio.Queue[str], problems: list[str]) -> None:
+    page = await context.new_page()
+    current = [""]
+
+    def report(text: str) -> None:
+        problems.append(f"/{current[0]}: {text}")
+
+    page.on("console", lambda m: report(f"Konsole: {m.text}") if m.type == "error" else None)
+    page.on("pageerror", lambda error: report(f"Skriptfehler: {error}"))
+    page.on("response", lambda r: report(f"{r.url}: HTTP {r.status}") if r.status >= 400 else None)
+    try:
+        while not queue.empty():
+            current[0] = queue.get_nowait()
+            await page.goto(root_url + current[0], wait_until="load")
+            for text in await page.evaluate("window.__kprCspViolations"):
+                report(text)
+    finally:
+        await page.close()
 
 
 # ---------- the Nu HTML Checker ----------

@@ -17,12 +17,13 @@ PACKAGE = Path(__file__).resolve().parent.parent / "kpr_site"
 # Lowest first. One line per layer: what it is, and its modules.
 LAYERS: list[tuple[str, set[str]]] = [
     ("the package itself: its version", {"__init__"}),
-    ("foundations: the error type, German language, the content model, plain-file helpers",
-     {"errors", "german", "model", "cache", "options"}),
+    ("foundations: the error type, German language, the content model, plain-file helpers, "
+     "what marks a text as unfinished",
+     {"errors", "german", "model", "cache", "options", "placeholders"}),
     ("the one walk of the site's folders (content/, templates/, gallery/), vetting each entry",
      {"inputs"}),
-    ("spreading work over the cores (worker pools); what the last build read and wrote",
-     {"parallel", "manifest"}),
+    ("what the last build read and wrote (a sealed file in the cache)", {"manifest"}),
+    ("spreading work over the cores (worker pools)", {"parallel"}),
     ("one library or one concern each: YAML, Markdown, URLs, atomic output, Pillow",
      {"frontmatter", "markup", "urls", "output", "images"}),
     ("the preview's HTTP server (standard library only)", {"devserver"}),

@@ -55,6 +55,10 @@ CASES: dict[str, Case] = {
     "front matter: tab indentation": Case(
         {J: "---\ntitle: Klar\nstatus: laufend\nfunding:\n\tprogram: X\n---\n"}, f"{J}:5",
         "Die YAML-Angaben sind fehlerhaft: ein Tabulator oder Sonderzeichen steht am Zeilenanfang."),
+    "front matter: a pasted control character": Case(
+        {P: "---\ntitle: Neu\ndate: 2017-02-10\nsummary: Kurz\x1b[0m gesagt.\n---\n"}, f"{P}:4",
+        "Die YAML-Angaben enthalten ein unsichtbares Steuerzeichen (U+001B).",
+        "Löschen Sie die Zeile und tippen Sie sie neu."),
     "front matter: duplicate key": Case(
         {P: "---\ntitle: Neu\ndate: 2017-02-10\ntitle: Alt\n---\n"}, f"{P}:4",
         "Der Schlüssel „title“ steht doppelt (zuerst in Zeile 2)."),
@@ -110,6 +114,19 @@ CASES: dict[str, Case] = {
     "unknown key with did-you-mean": Case(
         {P: "---\ntitel: Neu\ndate: 2017-02-10\n---\n"}, f"{P}:2", "Unbekannte Angabe „titel“.",
         "Meinten Sie „title“?"),
+    "description instead of summary": Case(
+        {P: press(description="Kurz gesagt.")}, f"{P}:4", "Unbekannte Angabe „description“.",
+        "Meinten Sie „summary“?"),
+    "tags in a project, where they are topics": Case(
+        {J: project("title: Klar", "status: laufend", "tags: [Jugend]")}, f"{J}:4",
+        "Unbekannte Angabe „tags“.", "Meinten Sie „topics“?"),
+    "slug: the address comes from the file name": Case(
+        {P: press(slug="anders")}, f"{P}:4", "Unbekannte Angabe „slug“.",
+        "Die Adresse entsteht aus dem Dateinamen („2017-02-10-neu.md“ → …/neu/). Um sie zu "
+        "ändern, benennen Sie die Datei um"),
+    "url: a page's address comes from its file name": Case(
+        {G: "---\ntitle: Seite\nurl: /anders/\n---\nText.\n"}, f"{G}:3", "Unbekannte Angabe „url“.",
+        "(„seite.md“ → …/seite/)"),
     "unknown key in a nested mapping": Case(
         {J: project("title: Klar", "status: laufend", "funding:", "  program: X", "  betrag: 5")},
         f"{J}:6", "Unbekannte Angabe „betrag“.", "Erlaubt sind: program, amount_eur."),
@@ -194,8 +211,8 @@ CASES: dict[str, Case] = {
         "Ein „javascript:“-Link ist im Inhalt nicht erlaubt."),
     "data: URL link": Case(
         {G: page("[Klick](data:text/html;base64,PHNjcmlwdD4=)")}, f"{G}:4",
-        "Der Link „data:text/html;base64,PHNjcmlwdD4=“ verwendet ein nicht erlaubtes Schema.",
-        "Erlaubt sind https://, http://, mailto: und tel:."),
+        "Der Link „data:text/html;base64,PHNjcmlwdD4=“ verwendet das nicht erlaubte Schema „data:“.",
+        "Erlaubt sind https://, http://, mailto: und tel: sowie Links auf Dateien und Seiten der Website."),
     "vbscript: URL": Case(
         {G: page('<a href="vbscript:msgbox(1)">x</a>')}, f"{G}:4",
         "Ein „vbscript:“-Link ist im Inhalt nicht erlaubt."),
@@ -210,20 +227,20 @@ CASES: dict[str, Case] = {
         "Das HTML-Element <iframe> ist im Inhalt nicht erlaubt."),
     "image from another host in HTML": Case(
         {G: page('Text.\n\n<img src="https://other.host/bild.jpg" alt="">')}, f"{G}:6",
-        "<img> lädt Inhalte von einem anderen Server (https://other.host/bild.jpg).",
+        "<img> lädt Inhalte von außerhalb der Website (https://other.host/bild.jpg).",
         "Die Website darf keine fremden Server kontaktieren"),
     "image from another host in Markdown": Case(
         {G: page("![Bild](https://other.host/bild.jpg)")}, f"{G}:4",
-        "<img> lädt Inhalte von einem anderen Server (https://other.host/bild.jpg)."),
+        "<img> lädt Inhalte von außerhalb der Website (https://other.host/bild.jpg)."),
     "protocol-relative image": Case(
         {G: page('<img src="//other.host/bild.jpg" alt="">')}, f"{G}:4",
-        "<img> lädt Inhalte von einem anderen Server (//other.host/bild.jpg)."),
+        "<img> lädt Inhalte von außerhalb der Website (//other.host/bild.jpg)."),
     "image from another host in srcset": Case(
         {G: page('<img src="a.jpg" srcset="a.jpg 1x, https://other.host/b.jpg 2x" alt="">')}, f"{G}:4",
-        "<img> lädt Inhalte von einem anderen Server"),
+        "<img> lädt Inhalte von außerhalb der Website"),
     "SVG image from another host": Case(
         {G: page('<svg><image href="https://other.host/b.png"/></svg>')}, f"{G}:4",
-        "<image> lädt Inhalte von einem anderen Server (https://other.host/b.png)."),
+        "<image> lädt Inhalte von außerhalb der Website (https://other.host/b.png)."),
     "style with url()": Case(
         {G: page('<p style="background: url(https://other.host/b.png)">x</p>')}, f"{G}:4",
         "Ein style-Attribut mit url(…) ist im Inhalt nicht erlaubt."),

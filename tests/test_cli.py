@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -102,6 +103,15 @@ def test_successful_build_exits_0_and_reports_on_stdout(make_site, build):
     assert code == 0
     assert out.startswith("Fertig:")
     assert err == ""
+
+
+def test_build_summary_writes_numbers_the_german_way(make_site, build):
+    root = make_site({"content/press/2017-02-10-neu.md": press()})
+    code, out, _ = build(root, "--no-cache")
+    assert code == 0
+    assert re.fullmatch(r"Fertig: \d+ Seiten, \d+ Dateien in \S+ \(\d+ geändert, \d+ unverändert; "
+                        r"\d+ Seiten gerendert, \d+ Markdown-Texte umgewandelt\) in \d+,\d\d s\.\n",
+                        out), out
 
 
 def test_content_error_exits_1_and_reports_on_stderr(make_site, build):

@@ -291,12 +291,25 @@ def test_every_problem_of_every_album_is_reported_at_once(built_gallery, build: 
     assert "4 Fehler" in err
 
 
-def test_album_folder_without_album_yaml(make_site, build: Build):
-    root = make_site({"gallery/neu/foto.jpg": photo()})
+@pytest.mark.parametrize(("folder", "command"), [
+    ("neu", "kpr-site new album neu"), ("Sitzung 2024", 'kpr-site new album "Sitzung 2024"')])
+def test_album_folder_without_album_yaml_suggests_new_album(make_site, build: Build, folder, command):
+    root = make_site({f"gallery/{folder}/foto.jpg": photo()})
     code, _out, err = build(root)
     assert code == 1
-    assert "gallery/neu/: Im Album-Ordner fehlt die Datei album.yaml." in err
+    assert f"gallery/{folder}/: Im Album-Ordner fehlt die Datei album.yaml.\n" \
+           f"  → Legen Sie sie mit „{command}“ an: Das trägt alle Fotos des Ordners ein." in err
     assert "  - file: foto.jpg" in err
+
+
+def test_slug_in_album_yaml_explains_the_folder_name(make_site, build: Build):
+    root = make_site({"gallery/sitzung/foto.jpg": photo(),
+                      "gallery/sitzung/album.yaml": "title: Sitzung\ndate: 2017-02-10\nslug: x\n"
+                                                    "photos:\n  - file: foto.jpg\n    alt: Foto\n"})
+    code, _out, err = build(root)
+    assert code == 1
+    assert "gallery/sitzung/album.yaml:3: Unbekannte Angabe „slug“.\n  → Die Adresse eines Albums " \
+           "entsteht aus dem Ordnernamen („sitzung“ → /galerie/sitzung/)." in err
 
 
 # ---------- the cache ----------

@@ -17,6 +17,7 @@ from conftest import REPO, SITE_YAML, press, tree_digest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from kpr_site.cache import seal, unseal
 from kpr_site.cli import main
 from kpr_site.output import build_lock
 
@@ -190,9 +191,9 @@ def test_damaged_or_foreign_cache_is_ignored_with_one_warning(make_site, capsys,
         (cache / "bodies.json").unlink()  # so the damaged entries are read, not just skipped
     else:
         for file in (cache / "builds").glob("*.json"):
-            data = json.loads(file.read_text())
+            data = json.loads(unseal(file.read_bytes()))
             data["format"] = 999
-            file.write_text(json.dumps(data))
+            file.write_bytes(seal(json.dumps(data).encode()))
     (root / "build" / "404.html").unlink()  # force real work
     assert main(["build", "--source", str(root)]) == 0
     err = capsys.readouterr().err

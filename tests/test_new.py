@@ -31,12 +31,12 @@ def test_new_press_release_is_named_by_date_and_slug_and_loads(
     path = root / "content/press/2017-02-10-praeventionsrat-neue-ideen-fuer-guestrow.md"
     assert code == 0
     assert capsys.readouterr().out.strip() == str(path)
-    loaded = load_site(root)
+    loaded = load_site(root, drafts=True)
     assert loaded.errors == []
     assert loaded.site is not None
     (release,) = loaded.site.press
-    assert (release.title, release.date, release.tags) == (
-        "Präventionsrat: Neue Ideen für Güstrow", dt.date(2017, 2, 10), ())
+    assert (release.title, release.date, release.tags, release.draft) == (
+        "Präventionsrat: Neue Ideen für Güstrow", dt.date(2017, 2, 10), (), True)
     assert "## Zwischenüberschrift" in path.read_text(encoding="utf-8")
 
 
@@ -49,19 +49,24 @@ def test_new_press_release_is_dated_today_without_date(make_site: MakeSite) -> N
 def test_new_project_is_planned_and_loads(make_site: MakeSite) -> None:
     root = make_site({})
     assert new(root, "project", "Sicher zur Schule") == 0
-    loaded = load_site(root)
+    loaded = load_site(root, drafts=True)
     assert loaded.errors == []
     assert loaded.site is not None
     (project,) = loaded.site.projects
-    assert (project.path, project.title, project.status) == (
-        "content/projects/sicher-zur-schule.md", "Sicher zur Schule", "geplant")
+    assert (project.path, project.title, project.status, project.draft) == (
+        "content/projects/sicher-zur-schule.md", "Sicher zur Schule", "geplant", True)
 
 
-def test_new_page_loads_and_builds(make_site: MakeSite, build) -> None:  # type: ignore[no-untyped-def]
+def test_new_page_is_a_draft_that_builds_with_drafts_only(  # type: ignore[no-untyped-def]
+    make_site: MakeSite, build
+) -> None:
     root = make_site({})
     assert new(root, "page", "Über uns") == 0
     assert (root / "content/pages/ueber-uns.md").is_file()
     code, _, err = build(root)
+    assert code == 0, err
+    assert not (root / "build/ueber-uns/index.html").exists()
+    code, _, err = build(root, "--drafts")
     assert code == 0, err
     assert (root / "build/ueber-uns/index.html").is_file()
 
@@ -71,7 +76,7 @@ def test_new_page_loads_and_builds(make_site: MakeSite, build) -> None:  # type:
 def test_titles_with_yaml_special_characters_survive(make_site: MakeSite, title: str) -> None:
     root = make_site({})
     assert new(root, "page", title) == 0
-    loaded = load_site(root)
+    loaded = load_site(root, drafts=True)
     assert loaded.errors == []
     assert loaded.site is not None
     assert loaded.site.pages[0].title == title

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import errno
 import html
 import http.client
 import os
+import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -17,6 +20,7 @@ import pytest
 from conftest import REPO, SITE_YAML, MakeSite, press
 
 from kpr_site.cli import main
+from kpr_site.errors import os_reason
 from kpr_site.serve import (
     EVENTS_PATH,
     Preview,
@@ -151,6 +155,19 @@ def test_broken_edit_shows_the_error_page_and_the_server_keeps_running(
     assert html.escape(terminal) in text  # the same words as in the terminal
     assert "/__kpr__/reload.js" in text  # so that the fix reloads the page
     assert request(preview, f"/static/{css}")[0] == 200  # last good assets stay available
+
+
+def test_preview_highlights_placeholders_and_counts_them_in_the_terminal(
+    preview: Preview, site: Path, events: Events, logs: list[str]
+) -> None:
+    events.next()
+    (site / RELEASE).write_text(press(body="Ort: [Vom Landkreis zu bestätigen: Ort]"),
+                                encoding="utf-8")
+    wait_for_reload(events)
+    page = request(preview, "/presse/2017/neustart/")[2].decode()
+    assert 'Ort: <mark class="offen">[Vom Landkreis zu bestätigen: Ort]</mark>' in page
+    assert re.fullmatch(r"\[[\d:]+\] Aktualisiert: \d+ Seiten in \d+ ms; 1 offener Platzhalter\.",
+                        logs[-1]), logs
 
 
 def test_fixing_the_error_recovers_without_restart(
@@ -309,7 +326,32 @@ def test_cli_warns_when_binding_beyond_loopback(
     err = capsys.readouterr().err
     assert code == 2
     assert "Achtung: Mit --host 192.0.2.1 können auch andere Rechner im Netz" in err
-    assert "kann 192.0.2.1:0 nicht belegen" in err
+    assert "kann 192.0.2.1:0 nicht belegen: diese Adresse gehört nicht zu diesem Rechner." in err
+
+
+def test_a_busy_port_is_explained_in_german(
+    site: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        code = main(["serve", "--source", str(site), "--port", str(port)])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err == (f"Die Vorschau kann 127.0.0.1:{port} nicht belegen: der Port wird schon "
+                   "verwendet.\n  → Läuft schon eine Vorschau? Sonst wählen Sie einen anderen "
+                   "Port, z. B. --port 8001.\n")
+
+
+@pytest.mark.parametrize(("error", "reason"), [
+    (OSError(errno.EADDRINUSE, "Address already in use"), "der Port wird schon verwendet"),
+    (PermissionError(errno.EACCES, "Permission denied"), "keine Berechtigung"),
+    (socket.gaierror(-2, "Name or service not known"), "der Rechnername ist unbekannt"),
+    (OSError(errno.ECONNREFUSED, "Connection refused"), "Fehler des Betriebssystems (ECONNREFUSED)"),
+])
+def test_operating_system_errors_are_told_in_german(error: OSError, reason: str) -> None:
+    assert os_reason(error) == reason
 
 
 def test_cli_serves_and_exits_cleanly_on_ctrl_c(site: Path, tmp_path: Path) -> None:

@@ -1,7 +1,8 @@
 """Build the shipped site and crawl every file of it: links, assets, anchors, metadata, feeds.
 
-The site is built twice, at the root of a host and below a path (as on GitHub Pages), so a
-template that forgets url() shows up as a broken link.
+The site is built at the root of a host and below a path (as on GitHub Pages), so a template that
+forgets url() shows up as a broken link; and by the build commands of both CI pipelines, as written,
+for a Pages address below a path, so a pipeline that forgets the address shows up too.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from urllib.parse import unquote, urljoin, urlsplit
 
 import pytest
 from conftest import REPO, HtmlFacts
+from gates import META_CONTENT_SECURITY_POLICY
+from pipelines import PIPELINES, run_pipeline_build
 
 from kpr_site.cli import main
 
@@ -22,6 +25,8 @@ SITEMAP = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
 SHIPPED = urlsplit(
     re.search(r"^base_url:\s*\"?([^\"\s]+)", (REPO / "content/site.yaml").read_text(), re.M)[1])
 PROJECT_SITE = "https://x.github.io/kpr/"
+# What actions/configure-pages and GitLab's CI_PAGES_URL report for a project site (no final "/").
+PAGES_URLS = {"github": "https://owner.github.io/kpr-site", "gitlab": "https://group.gitlab.io/kpr-site"}
 # <link rel=…> values that make the browser fetch the href.
 LOADING_RELS = {"stylesheet", "icon", "preload", "modulepreload", "prefetch", "manifest",
                 "apple-touch-icon", "mask-icon", "preconnect", "dns-prefetch"}
@@ -56,21 +61,28 @@ class Built:
 
 
 @pytest.fixture(scope="module")
-def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One cache for both builds (photo derivatives are the slow part), never the repo's."""
-    return tmp_path_factory.mktemp("cache")
+def cache_dir(shipped_cache: Path) -> Path:
+    """One cache for all builds (photo derivatives are the slow part), never the repo's."""
+    return shipped_cache
 
 
-@pytest.fixture(scope="module", params=[None, PROJECT_SITE], ids=["root", "project-site"])
+@pytest.fixture(scope="module", params=[None, PROJECT_SITE, *PIPELINES],
+                ids=["root", "project-site", *(f"{name}-pipeline" for name in PIPELINES)])
 def site(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, cache_dir: Path) -> Built:
+    if request.param in PIPELINES:
+        pages_url = PAGES_URLS[request.param]
+        out = run_pipeline_build(request.param, tmp_path_factory.mktemp(request.param), pages_url, cache_dir)
+        return Built(out, pages_url + "/", _read_pages(out))
     out = tmp_path_factory.mktemp("shipped") / "build"
     args = ["build", "--source", str(REPO), "--out", str(out), "--cache-dir", str(cache_dir)]
     if request.param:
         args += ["--base-url", request.param]
     assert main(args) == 0
-    base_url = request.param or SHIPPED.geturl()
-    pages = {path: HtmlFacts(path.read_text(encoding="utf-8")) for path in sorted(out.rglob("*.html"))}
-    return Built(out, base_url, pages)
+    return Built(out, request.param or SHIPPED.geturl(), _read_pages(out))
+
+
+def _read_pages(out: Path) -> dict[Path, HtmlFacts]:
+    return {path: HtmlFacts(path.read_text(encoding="utf-8")) for path in sorted(out.rglob("*.html"))}
 
 
 def references(facts: HtmlFacts) -> list[tuple[str, str, str, dict[str, str]]]:
@@ -253,3 +265,17 @@ def test_the_members_page_names_only_the_people_of_the_council_text(site):
 def test_press_release_of_2017_shows_its_german_date(site):
     (page,) = site.out.glob("presse/2017/*/index.html")
     assert "10. Februar 2017" in site.pages[page].text("time")
+
+
+def test_every_page_carries_the_content_security_policy_before_anything_it_governs(site):
+    """Pages hosts send no headers: the meta tag is the policy there. It only governs what follows it."""
+    wrong = {}
+    for page, facts in site.pages.items():
+        tags = facts.tags
+        policies = [(i, a.get("content")) for i, (tag, a) in enumerate(tags)
+                    if tag == "meta" and a.get("http-equiv", "").lower() == "content-security-policy"]
+        first_load = next((i for i, (tag, _) in enumerate(tags) if tag in ("link", "script", "style", "img")),
+                          len(tags))
+        if [p for _, p in policies] != [META_CONTENT_SECURITY_POLICY] or policies[0][0] > first_load:
+            wrong[page.relative_to(site.out).as_posix()] = policies
+    assert wrong == {}

@@ -157,6 +157,20 @@ def test_numbers_in_german_form(value, text):
     assert german.number(value) == text
 
 
+@pytest.mark.parametrize(("value", "decimals", "text"), [
+    (0.5612, 2, "0,56"), (12.0, 2, "12,00"), (1234.56, 1, "1.234,6"), (999.96, 1, "1.000,0"),
+    (117.4, 0, "117"), (12345.678, 0, "12.346"),
+])
+def test_numbers_with_a_fixed_number_of_decimals(value, decimals, text):
+    assert german.number(value, decimals) == text
+
+
+def test_counts_agree_with_their_noun():
+    assert german.counted(1, "Datei", "Dateien") == "1 Datei"
+    assert german.counted(0, "Datei", "Dateien") == "0 Dateien"
+    assert german.counted(10000, "offener", "offene") == "10.000 offene"
+
+
 def test_euro_amounts_have_a_no_break_space_before_the_sign():
     assert german.euro(15000) == "15.000\u00a0€"
     assert german.euro(1000) == "1.000\u00a0€"
