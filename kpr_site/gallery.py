@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import os
 import posixpath
 import re
 import unicodedata
@@ -106,6 +107,9 @@ def _load_album(root: Path, folder: Path, path: str) -> tuple[Album | None, list
     if _outside(root, folder):
         return None, [_outside_error(path)]
     files, errors = _folder_photos(root, folder, path)
+    yaml_file = folder / ALBUM_FILE
+    if os.path.lexists(yaml_file) and not yaml_file.is_file():
+        return None, errors  # a pipe, folder or dangling link: the input walk names it
     try:
         source, data = _read_album_yaml(root, folder, path, files)
     except SiteError as exc:

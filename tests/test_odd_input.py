@@ -161,6 +161,13 @@ ODD: dict[str, Odd] = {
     "named pipe as members.yaml": Odd(
         lambda root: ((root / M).unlink(), os.mkfifo(root / M)), M,
         "Das ist keine gewöhnliche Datei, sondern eine benannte Pipe (FIFO)."),
+    "named pipe as a template": Odd(
+        fifo("templates/teil.html"), "templates/teil.html",
+        "Das ist keine gewöhnliche Datei, sondern eine benannte Pipe (FIFO)."),
+    "named pipe as album.yaml": Odd(
+        lambda root: ((root / "gallery/sitzung").mkdir(), os.mkfifo(root / "gallery/sitzung/album.yaml")),
+        "gallery/sitzung/album.yaml",
+        "Das ist keine gewöhnliche Datei, sondern eine benannte Pipe (FIFO)."),
     "socket": Odd(
         unix_socket("content/press/sock.md"), "content/press/sock.md",
         "Das ist keine gewöhnliche Datei, sondern ein Socket."),
