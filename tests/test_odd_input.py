@@ -196,21 +196,26 @@ def test_check_names_the_odd_file_escaped(site, capsys, case):
     assert "1 Fehler, 0 Warnungen" in out
 
 
-def test_odd_file_after_a_good_build_is_not_answered_from_the_manifest(site, capsys):
+@pytest.mark.parametrize("case", [ODD["dangling symlink"], ODD["named pipe"]],
+                         ids=["dangling symlink", "named pipe"])
+def test_odd_file_after_a_good_build_is_not_answered_from_the_manifest(site, capsys, case):
     assert build(capsys, site.root)[0] == 0  # the copy lives elsewhere: one build to record it
     assert build(capsys, site.root)[1].startswith("Nichts zu tun")
-    os.symlink("fehlt.md", site.root / "content/pages/weg.md")
+    case.make(site.root)
     code, _, err = build(capsys, site.root)
     assert code == 1
-    assert_reported(err, "content/pages/weg.md", "Die Datei ist ein Verweis (Symlink)")
+    assert_reported(err, case.where, case.message)
 
 
-def test_hidden_editor_lock_link_is_ignored(site, capsys):
-    # Emacs marks a file being edited with a dangling symlink ".#name".
+def test_hidden_odd_entries_are_ignored_and_never_opened(site, capsys):
+    # Emacs marks a file being edited with a dangling symlink ".#name"; a hidden pipe
+    # would block whoever reads it.
     os.symlink("erika@rechner.4711:1700000000", site.root / "content/pages/.#seite.md")
+    os.mkfifo(site.root / "content/.pipe")
     code, _, err = build(capsys, site.root)
     assert code == 0, err
     assert err == ""
+    assert build(capsys, site.root)[1].startswith("Nichts zu tun")
 
 
 def test_odd_photo_name_is_reported_and_not_published(site, capsys):
