@@ -35,6 +35,7 @@ from kpr_site.errors import Location, SiteError
 from kpr_site.frontmatter import decode_text, split_front_matter
 from kpr_site.gallery import ALBUM_FILE, GALLERY_DIR
 from kpr_site.german import counted
+from kpr_site.inputs import list_folder, walk_folder
 from kpr_site.load import MEMBERS_PATH, content_files
 from kpr_site.model import Page, PressRelease, Project, Site
 from kpr_site.options import BuildOptions
@@ -249,11 +250,14 @@ def _editor_files(source: Path) -> Iterator[tuple[Path, str]]:
             yield source / path, path
     for kind in _CONTENT_KINDS:
         yield from content_files(source, kind)
-    gallery = source / GALLERY_DIR
-    for file in sorted(gallery.glob(f"*/{ALBUM_FILE}")) if gallery.is_dir() else []:
-        if not file.parent.name.startswith((".", "_")):
+    # Through the input walk: a pipe named like a template would block the read, and an odd
+    # name has its own error from the build.
+    for folder in list_folder(source / GALLERY_DIR):
+        file = folder / ALBUM_FILE
+        if not folder.name.startswith((".", "_")) and file.is_file():
             yield file, _relative(source, file)
-    yield from ((file, _relative(source, file)) for file in sorted(source.glob("templates/**/*.html")))
+    yield from ((file, _relative(source, file)) for file, is_dir in walk_folder(source / "templates")
+                if not is_dir and file.suffix == ".html")
 
 
 def _relative(source: Path, file: Path) -> str:

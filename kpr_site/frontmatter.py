@@ -27,6 +27,18 @@ KeyPath = tuple[str | int, ...]
 
 _BaseLoader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml is ~8x faster
 
+# Budgets against resource bombs, far above any real file (the largest, an album of 2,000
+# photos, is ~300 KB and nests 4 levels). A value counts its characters plus one; without
+# aliases (`*name`) a file of MAX_BYTES cannot weigh more than about MAX_BYTES, so the
+# weight budget only stops alias expansion ("billion laughs": 9 levels of 9 aliases expand
+# to 387 million values from 400 bytes).
+MAX_BYTES = 1024 * 1024
+"""Largest text file (Markdown or YAML) in bytes."""
+MAX_DEPTH = 50
+"""Deepest nesting of lists and mappings in YAML."""
+MAX_WEIGHT = 2_000_000
+"""Largest YAML document after resolving aliases: values plus their characters."""
+
 
 class _Loader(_BaseLoader):  # type: ignore[misc]
     """Safe loader that keeps timestamps as plain strings."""
@@ -64,6 +76,13 @@ class Document:
 
 def decode_text(data: bytes, path: str) -> str:
     """Bytes of a text file → str, or a SiteError naming the line of the first bad byte."""
+    if len(data) > MAX_BYTES:
+        raise SiteError(
+            f"Die Datei ist zu groß ({_megabytes(len(data))}; erlaubt ist höchstens "
+            f"{_megabytes(MAX_BYTES)}). Ab dieser Zeile liegt sie über der Grenze.",
+            Location(path, data.count(b"\n", 0, MAX_BYTES) + 1),
+            "Teilen Sie den Text auf mehrere Dateien auf. Fotos und Dokumente gehören nicht in "
+            "Text- oder YAML-Dateien.")
     if not data.removeprefix(b"\xef\xbb\xbf").strip():  # a byte order mark alone is empty too
         raise SiteError(
             "Die Datei ist leer.",
@@ -89,6 +108,8 @@ def parse_yaml(text: str, path: str, first_line: int = 1) -> YamlData:
         node = loader.get_single_node()
         lines: dict[KeyPath, int] = {}
         if node is not None:
+            if _may_explode(text):
+                _check_budget(node, path, first_line)
             _collect_lines(node, (), lines, path, first_line)
         value = loader.construct_document(node) if node is not None else None
     except yaml.MarkedYAMLError as exc:
@@ -97,9 +118,79 @@ def parse_yaml(text: str, path: str, first_line: int = 1) -> YamlData:
         raise _control_character(exc, path, first_line, text) from exc
     except yaml.YAMLError as exc:
         raise SiteError("Die YAML-Angaben sind fehlerhaft.", Location(path, first_line)) from exc
+    except RecursionError as exc:  # only PyYAML without libyaml composes recursively
+        raise _too_deep(path, first_line) from exc
     finally:
         loader.dispose()
     return YamlData(value, lines)
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 1024 / 1024:.1f} MB".replace(".", ",")
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    return []
+
+
+def _may_explode(text: str) -> bool:
+    """Whether `text` could break a budget. Without aliases it cannot outweigh its own size,
+    and every level of nesting needs an indicator of its own ("-", ":", "?", "[", "{"), so
+    few of them bound the depth. Typical front matter passes: the full check would cost
+    ~35 µs on top of ~50 µs for parsing it."""
+    if "*" in text:
+        return True
+    return sum(text.count(c) for c in "-:?[{") >= MAX_DEPTH
+
+
+def _check_budget(root: yaml.Node, path: str, first_line: int) -> None:
+    """Refuse a document that is too deep, or too big once its aliases are resolved, before
+    anything walks it as a tree. An alias is the node it names, so the graph stays as small
+    as the text; weights and heights are summed over it once per node (linear time)."""
+    done: dict[int, tuple[int, int]] = {}  # id(node) → (weight, height) of its expansion
+    open_: set[int] = set()  # begun, not done: the path from the root (depth first)
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, expanded = stack.pop()
+        if not expanded:
+            if id(node) in open_:  # `&a [*a]`: an alias inside what it names, endless
+                raise SiteError(
+                    "Ein Verweis („*name“) steht innerhalb der Angabe, auf die er verweist; "
+                    "aufgelöst wäre sie endlos.", Location(path, node.start_mark.line + first_line),
+                    "Entfernen Sie den Verweis oder schreiben Sie die Angaben aus.")
+            if id(node) not in done:
+                open_.add(id(node))
+                stack.append((node, True))
+                stack.extend((child, False) for child in _children(node))
+            continue
+        open_.discard(id(node))
+        kids = [done[id(child)] for child in _children(node)]
+        weight = 1 + (len(node.value) if isinstance(node, yaml.ScalarNode) else 0)
+        weight += sum(w for w, _ in kids)
+        height = 1 + max((h for _, h in kids), default=0)
+        if weight > MAX_WEIGHT:
+            raise SiteError(
+                f"Die YAML-Angaben sind zu umfangreich: Mit ihren Verweisen („*name“) aufgelöst "
+                f"ergäben sie über {MAX_WEIGHT:,} Zeichen.".replace(",", "."),
+                Location(path, node.start_mark.line + first_line),
+                "Verwenden Sie Verweise („&name“, „*name“) sparsam oder schreiben Sie die "
+                "Angaben aus.")
+        done[id(node)] = (weight, height)
+    if done[id(root)][1] > MAX_DEPTH:
+        node = root
+        for _ in range(MAX_DEPTH):  # down the deepest branch to the first level too many
+            node = max(_children(node), key=lambda child: done[id(child)][1])
+        raise _too_deep(path, node.start_mark.line + first_line)
+
+
+def _too_deep(path: str, line: int) -> SiteError:
+    return SiteError(f"Die YAML-Angaben sind zu tief verschachtelt (mehr als {MAX_DEPTH} Ebenen).",
+                     Location(path, line),
+                     "Prüfen Sie die Einrückung und die Klammern „[“ und „{“ in dieser Zeile.")
 
 
 def _collect_lines(
@@ -161,6 +252,7 @@ _PROBLEMS = (
     ("expected <block end>", "die Einrückung passt nicht"),
     ("did not find expected '-' indicator", "ein Listeneintrag ist falsch eingerückt"),
     ("found undefined alias", "ein „*“ am Wertanfang wird als Verweis gelesen"),
+    ("exceeded maximum nesting depth", "die Angaben sind zu tief verschachtelt"),
     ("',' or ']'", "eine eckige Klammer „[“ wird nicht geschlossen"),
     ("',' or '}'", "eine geschweifte Klammer „{“ wird nicht geschlossen"),
 )

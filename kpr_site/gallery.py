@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import os
 import posixpath
 import re
 import unicodedata
@@ -33,6 +34,7 @@ from kpr_site.errors import Location, SiteError
 from kpr_site.fields import Field, Invalid, date, text, validate
 from kpr_site.frontmatter import YamlData, decode_text, parse_yaml
 from kpr_site.german import counted, slugify
+from kpr_site.inputs import IMAGE_SUFFIXES, list_folder
 from kpr_site.markup import Link
 from kpr_site.model import Album, Photo, PressRelease, Project, Site
 from kpr_site.urls import album_url
@@ -49,7 +51,6 @@ __all__ = [
 
 GALLERY_DIR = "gallery"
 ALBUM_FILE = "album.yaml"
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".gif", ".webp"})
 # Photo formats editors meet that browsers cannot show: an error, not silently left out.
 _UNSUPPORTED = frozenset({".heic", ".heif", ".avif", ".tif", ".tiff", ".bmp", ".psd", ".dng",
                           ".cr2", ".cr3", ".nef", ".arw", ".orf", ".raf", ".rw2", ".raw"})
@@ -84,7 +85,7 @@ def load_albums(root: Path) -> tuple[list[Album], list[SiteError]]:
     errors: list[SiteError] = []
     if not folder.is_dir():
         return albums, errors
-    for entry in sorted(folder.iterdir()):
+    for entry in list_folder(folder):
         path = f"{GALLERY_DIR}/{entry.name}"
         if entry.name.startswith((".", "_")):
             continue
@@ -106,6 +107,9 @@ def _load_album(root: Path, folder: Path, path: str) -> tuple[Album | None, list
     if _outside(root, folder):
         return None, [_outside_error(path)]
     files, errors = _folder_photos(root, folder, path)
+    yaml_file = folder / ALBUM_FILE
+    if os.path.lexists(yaml_file) and not yaml_file.is_file():
+        return None, errors  # a pipe, folder or dangling link: the input walk names it
     try:
         source, data = _read_album_yaml(root, folder, path, files)
     except SiteError as exc:
@@ -159,7 +163,7 @@ def _folder_photos(root: Path, folder: Path, path: str) -> tuple[dict[str, str],
     """The photo files of an album folder: NFC name → name on disk; refused ones as errors."""
     files: dict[str, str] = {}
     errors: list[SiteError] = []
-    for file in sorted(folder.iterdir()):
+    for file in list_folder(folder):
         suffix = file.suffix.lower()
         if file.name.startswith(".") or not (file.is_file() or file.is_symlink()):
             continue

@@ -36,6 +36,7 @@ from kpr_site.frontmatter import (
 )
 from kpr_site.gallery import attach_images, load_albums
 from kpr_site.german import slugify
+from kpr_site.inputs import input_errors, list_folder, walk_folder
 from kpr_site.model import (
     PROJECT_STATUSES,
     SECTORS,
@@ -100,6 +101,7 @@ def load_site(
     """Read content/ below `root`. Drafts are left out unless `drafts` is true; `memo`
     remembers parsed front matter between builds."""
     config, config_data, errors = load_config(root)
+    errors += input_errors(root)
     result = LoadResult(None, errors=errors, hashes={} if hash_files else None)
     if config and config.intro and config_data:
         line = config_data.line("intro") or 1
@@ -130,7 +132,7 @@ def content_files(root: Path, kind: str) -> Iterator[tuple[Path, str]]:
     folder = root / "content" / kind
     if not folder.is_dir():
         return
-    for file in sorted(folder.iterdir()):
+    for file in list_folder(folder):
         if file.suffix == ".md" and not file.name.startswith((".", "_")) and file.is_file():
             yield file, f"content/{kind}/{unicodedata.normalize('NFC', file.name)}"
 
@@ -146,7 +148,7 @@ def unused_files(root: Path, used: Collection[str] = frozenset()) -> list[SiteEr
     are left alone."""
     warnings = []
     content = root / "content"
-    for path in sorted(content.rglob("*")) if content.is_dir() else []:
+    for path, is_dir in walk_folder(content):
         rel = path.relative_to(content)
         if any(part.startswith((".", "_")) or part.endswith("~") for part in rel.parts):
             continue
@@ -155,7 +157,7 @@ def unused_files(root: Path, used: Collection[str] = frozenset()) -> list[SiteEr
         read = site_path in used or (
             rel.parts[0] in _KNOWN if top_level
             else len(rel.parts) == 2 and rel.parts[0] in _KNOWN and path.suffix == ".md")
-        if not read and (path.is_file() or (top_level and path.is_dir())):
+        if not read and (not is_dir or top_level):
             warnings.append(SiteError(
                 "Diese Datei wird nicht verwendet und erscheint nicht auf der Website.",
                 Location(site_path), _unused_hint(rel), severity="warning"))

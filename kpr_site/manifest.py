@@ -25,11 +25,11 @@ from pathlib import Path
 from typing import Any
 
 from kpr_site.cache import Damaged, read_sealed, store_sealed
+from kpr_site.inputs import Entry, scan, scan_inputs
 
 __all__ = ["Manifest", "OutputRecord", "fingerprint_inputs", "load_manifest", "manifest_path"]
 
 FORMAT = 1
-INPUT_DIRS = ("content", "templates", "gallery")
 # Linux file timestamps advance in jiffies (up to 10 ms); an input modified this close to
 # the start of the build may have been changed again without its mtime changing.
 RACY_NS = 50_000_000
@@ -119,7 +119,13 @@ def fingerprint_inputs(
     known = known or {}
     limit = known_ns - RACY_NS
     records: dict[str, InputRecord] = {}
-    for rel, path in _input_files(source):
+    for entry in _input_files(source):
+        rel, path = entry.rel, entry.path
+        if entry.problem is not None or entry.kind == "other":
+            records[rel] = (0, 0, "odd")  # never opened (a pipe would block); see inputs.py
+            continue
+        if entry.kind == "dir":
+            continue
         stat = os.stat(path)
         old = known.get(rel)
         if old and old[:2] == (stat.st_size, stat.st_mtime_ns) and stat.st_mtime_ns < limit:
@@ -130,25 +136,9 @@ def fingerprint_inputs(
     return records
 
 
-def _input_files(source: Path) -> list[tuple[str, str]]:
-    files: list[tuple[str, str]] = []
-    code = os.path.dirname(__file__)
-    for base, prefix in [*((os.path.join(source, d), d) for d in INPUT_DIRS), (code, "<kpr_site>")]:
-        _walk(base, prefix + "/", files)
-    return files
-
-
-def _walk(folder: str, prefix: str, files: list[tuple[str, str]]) -> None:
-    try:
-        entries = sorted(os.scandir(folder), key=lambda e: e.name)
-    except FileNotFoundError:
-        return
-    for entry in entries:
-        if entry.is_dir():
-            if entry.name != "__pycache__":
-                _walk(entry.path, f"{prefix}{entry.name}/", files)
-        else:
-            files.append((prefix + entry.name, entry.path))
+def _input_files(source: Path) -> list[Entry]:
+    """The entries of the site's folders and of the generator's own code."""
+    return [*scan_inputs(source), *scan(os.path.dirname(__file__), "<kpr_site>/")]
 
 
 def _sha256(path: str) -> str:

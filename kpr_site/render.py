@@ -7,11 +7,12 @@ names the template file and line.
 from __future__ import annotations
 
 import hashlib
+import os
 import pickle
 import re
 import traceback
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -22,6 +23,7 @@ from kpr_site import german, placeholders
 from kpr_site.cache import Damaged, code_version, digest, read_sealed, store_sealed
 from kpr_site.errors import Location, SiteError
 from kpr_site.images import ImagePlan, picture_html
+from kpr_site.inputs import walk_folder
 from kpr_site.model import SiteConfig
 from kpr_site.pages import PageSpec
 from kpr_site.urls import topic_url
@@ -41,7 +43,9 @@ class Assets:
 
     def url(self, name: str) -> str:
         if name not in self.files:
-            raise SiteError(f"Die statische Datei „{name}“ gibt es nicht in {STATIC_DIR}/.")
+            raise SiteError(f"Die statische Datei „{name}“ gibt es nicht in {STATIC_DIR}/.",
+                            hint=f"Legen Sie die Datei in {STATIC_DIR}/ an oder korrigieren "
+                            "Sie den Namen in asset(…) in dieser Zeile.")
         return self.files[name][0]
 
 
@@ -49,10 +53,8 @@ def collect_assets(root: Path) -> Assets:
     """Every file below templates/static, named `stem.<hash>.ext` for cache busting."""
     folder = root / STATIC_DIR
     files: dict[str, tuple[str, bytes]] = {}
-    if folder.is_dir():
-        for file in sorted(p for p in folder.rglob("*") if p.is_file()):
-            if file.name.startswith("."):
-                continue
+    for file, is_dir in walk_folder(folder):
+        if not is_dir and not file.name.startswith("."):
             data = file.read_bytes()
             name = file.relative_to(folder).as_posix()
             pure = PurePosixPath(name)
@@ -154,12 +156,19 @@ class Renderer:
             })
         except jinja2.TemplateError as exc:
             raise self._translate(exc, spec) from exc
+        except SiteError as exc:  # from a global such as asset(): add the template's line
+            if exc.location is not None:
+                raise
+            where = self._template_frame(exc) or Location(f"templates/{spec.template}")
+            raise replace(exc, location=where) from exc
         return html.encode("utf-8")
 
     def _translate(self, exc: jinja2.TemplateError, spec: PageSpec) -> SiteError:
         if isinstance(exc, jinja2.TemplateNotFound):
+            # An include or extends names the line that asks for it; a page's own template
+            # names the file to create.
             return SiteError(f"Die Vorlage „{exc.name}“ fehlt (gebraucht für {spec.url}).",
-                             Location(f"templates/{spec.template}"),
+                             self._template_frame(exc) or Location(f"templates/{spec.template}"),
                              "Legen Sie die Vorlage im Ordner templates/ an.")
         if isinstance(exc, jinja2.TemplateSyntaxError):
             name = exc.filename or exc.name or spec.template
@@ -175,14 +184,20 @@ class Renderer:
     def _template_frame(self, exc: BaseException) -> Location | None:
         """Jinja rewrites tracebacks so template lines appear as frames; take the innermost."""
         frames = [f for f in traceback.extract_tb(exc.__traceback__)
-                  if f.filename.startswith(str(self.templates))]
+                  if self._in_templates(f.filename)]
         return Location(self._relative(frames[-1].filename), frames[-1].lineno) if frames else None
 
+    def _in_templates(self, filename: str) -> bool:
+        # Jinja names files by its search path joined with the template name: relative to
+        # the working folder when --source is relative, so compare absolute paths.
+        return Path(os.path.abspath(filename)).is_relative_to(os.path.abspath(self.templates))
+
     def _relative(self, filename: str) -> str:
-        path = Path(filename)
-        if path.is_absolute() and path.is_relative_to(self.root):
-            return path.relative_to(self.root).as_posix()
-        return f"templates/{filename}"
+        """A template's file as the editor finds it: "templates/page.html"."""
+        if self._in_templates(filename):
+            path = Path(os.path.abspath(filename))
+            return "templates/" + path.relative_to(os.path.abspath(self.templates)).as_posix()
+        return f"templates/{filename}"  # a bare template name
 
 
 class _SealedBytecodeCache(jinja2.BytecodeCache):

@@ -22,6 +22,7 @@ from kpr_site.errors import Location, SiteError
 from kpr_site.frontmatter import YamlData, decode_text, parse_yaml
 from kpr_site.gallery import ALBUM_FILE, GALLERY_DIR, IMAGE_SUFFIXES
 from kpr_site.german import slugify
+from kpr_site.inputs import list_folder
 from kpr_site.placeholders import SKELETON_BODIES
 
 __all__ = ["AlbumResult", "new_album", "new_page", "new_press", "new_project"]
@@ -164,7 +165,7 @@ def _replace(path: Path, text: str) -> None:
 
 
 def _photos(folder: Path) -> list[str]:
-    return sorted(unicodedata.normalize("NFC", f.name) for f in folder.iterdir()
+    return sorted(unicodedata.normalize("NFC", f.name) for f in list_folder(folder)
                   if f.suffix.lower() in IMAGE_SUFFIXES and not f.name.startswith(".") and f.is_file())
 
 

@@ -65,6 +65,9 @@ __all__ = [
 Log = Callable[[str], None]
 
 WATCHED = ("content", "templates", "gallery")
+# How long stopping waits for a running rebuild before abandoning it: short enough that
+# Ctrl-C ends the preview within a second, long enough for a typical rebuild (~50 ms) to end.
+ABANDON_SECONDS = 0.3
 
 
 @dataclass(frozen=True)
@@ -124,11 +127,14 @@ class _Debouncer:
             self._poked.notify()
 
     def stop(self) -> None:
+        """Stop waiting for pokes. A rebuild still running after a moment is abandoned (the
+        thread is a daemon, it ends with the process): Ctrl-C must not wait for a long build,
+        and the next build recovers from a half-filled staging folder."""
         with self._poked:
             self._stopped = True
             self._poked.notify()
         if self._thread.is_alive():
-            self._thread.join()
+            self._thread.join(ABANDON_SECONDS)
 
     def _run(self) -> None:
         while self._wait_until_quiet():

@@ -20,6 +20,8 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("foundations: the error type, German language, the content model, plain-file helpers, "
      "what marks a text as unfinished",
      {"errors", "german", "model", "cache", "options", "placeholders"}),
+    ("the one walk of the site's folders (content/, templates/, gallery/), vetting each entry",
+     {"inputs"}),
     ("what the last build read and wrote (a sealed file in the cache)", {"manifest"}),
     ("spreading work over the cores (worker pools)", {"parallel"}),
     ("one library or one concern each: YAML, Markdown, URLs, atomic output, Pillow",
