@@ -20,7 +20,7 @@ import html
 import re
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import groupby
 from pathlib import Path, PurePosixPath
 from urllib.parse import unquote
@@ -29,7 +29,7 @@ from kpr_site.build import DryRun, dry_run
 from kpr_site.errors import Location, SiteError
 from kpr_site.frontmatter import decode_text, split_front_matter
 from kpr_site.load import content_files
-from kpr_site.model import Page, PressRelease, Project, Site
+from kpr_site.model import Event, FundingProgramme, Group, Page, PressRelease, Project, Site
 from kpr_site.options import BuildOptions
 
 __all__ = ["CheckResult", "check_site", "format_findings", "summary"]
@@ -61,15 +61,19 @@ class CheckResult:
 def check_site(
     source: Path, options: BuildOptions | None = None, today: dt.date | None = None
 ) -> CheckResult:
-    """Check everything below `source`; `today` decides what counts as future-dated."""
+    """Check everything below `source`; `today` (else the options' build date) decides what is
+    published, expired and future-dated."""
     started = time.perf_counter()
+    options = options or BuildOptions()
+    if today is not None:
+        options = replace(options, today=today)
     pages = _PageIndex()
-    run = dry_run(source, options or BuildOptions(), pages.visit)
+    run = dry_run(source, options, pages.visit)
     texts = _Texts(source)
     findings = [*run.errors, *run.report.warnings]
     if run.site is not None:
         findings += _body_findings(run, pages, texts)
-        findings += _future_press(run.site, texts, today or dt.date.today())
+        findings += _future_press(run.site, texts, options.today)
     findings += _drafts(source, run.site, {e.location.path for e in run.errors if e.location})
     unique = {(str(f.location), f.message): f for f in findings}
     return CheckResult(sorted(unique.values(), key=SiteError.sort_key), len(run.specs),
@@ -205,10 +209,11 @@ def _future_press(site: Site, texts: _Texts, today: dt.date) -> Iterator[SiteErr
 
 def _drafts(source: Path, site: Site | None, failed: set[str]) -> Iterator[SiteError]:
     """Drafts are left out of the site (or, with --drafts, shown): name each one."""
-    items: tuple[PressRelease | Project | Page, ...] = (
-        (*site.press, *site.projects, *site.pages) if site else ())
+    items: tuple[PressRelease | Project | Page | Event | Group | FundingProgramme, ...] = (
+        (*site.press, *site.projects, *site.pages, *site.events, *site.groups, *site.funding)
+        if site else ())
     is_draft = {item.path: item.draft for item in items}
-    for kind in ("press", "projects", "pages"):
+    for kind in ("press", "projects", "pages", "events", "groups", "funding"):
         for file, path in content_files(source, kind):
             # Skip what is published and no draft, or did not load (its error says enough).
             settled = is_draft.get(path) is False or (path not in is_draft and path in failed)

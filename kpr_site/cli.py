@@ -91,6 +91,10 @@ def _add_site_options(parser: argparse.ArgumentParser) -> None:
                              "(Standard: aktueller Ordner)")
     parser.add_argument("--cache-dir", type=Path, metavar="DIR",
                         help="Ordner für Zwischenspeicher (Standard: .cache/ im Quellordner)")
+    parser.add_argument("--today", type=_iso_date, metavar="JJJJ-MM-TT",
+                        help="Stichtag der Website: entscheidet über kommende und vergangene "
+                             "Termine, offene und abgelaufene Fristen, publish und expires "
+                             "(Standard: SOURCE_DATE_EPOCH, sonst heute)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -138,7 +142,7 @@ def _build(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     base_url = _base_url(parser, args.base_url) if args.base_url else None
     options = BuildOptions(drafts=args.drafts, base_url=base_url, jobs=args.jobs,
                            cache_dir=args.cache_dir, use_cache=not args.no_cache,
-                           progress=_image_progress())
+                           progress=_image_progress(), today=_today(parser, args.today))
     # Answered from the manifest before jinja2/markdown are even imported (~0.1 s in all).
     manifest = load_manifest(manifest_path(options.cache_root(source), out))
     if options.use_cache and manifest.up_to_date(source, out, settings_key(source, out, options)):
@@ -180,6 +184,16 @@ def _run_build(source: Path, out: Path, options: BuildOptions) -> int:
           f"{report.rendered} Seiten gerendert, {report.converted} Markdown-Texte umgewandelt) "
           f"in {report.seconds:.2f} s.")
     return EXIT_OK
+
+
+def _today(parser: argparse.ArgumentParser, given: dt.date | None) -> dt.date:
+    """The build date (options.build_date); a bad SOURCE_DATE_EPOCH is a usage error."""
+    from kpr_site.options import build_date
+
+    try:
+        return build_date(given)
+    except ValueError as exc:
+        parser.error(str(exc))
 
 
 def _image_progress() -> Callable[[int, int], None] | None:
@@ -278,8 +292,9 @@ def _serve(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         print(f"Achtung: Mit --host {args.host} können auch andere Rechner im Netz die Vorschau "
               "sehen – samt Entwürfen und unfertiger Texte. Nur in vertrauenswürdigen Netzen "
               "verwenden.", file=sys.stderr)
+    _today(parser, args.today)  # a bad SOURCE_DATE_EPOCH: a usage error now, not at each save
     options = ServeOptions(host=args.host, port=args.port, drafts=args.drafts,
-                           cache_dir=args.cache_dir)
+                           cache_dir=args.cache_dir, today=args.today)
     try:
         preview = Preview(source, options, log=lambda text: print(text, flush=True))
     except OSError as exc:
@@ -336,7 +351,8 @@ def _check(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     from kpr_site.options import BuildOptions
 
     source = _site_source(parser, args.source)
-    result = check_site(source, BuildOptions(drafts=args.drafts, cache_dir=args.cache_dir))
+    result = check_site(source, BuildOptions(drafts=args.drafts, cache_dir=args.cache_dir,
+                                             today=_today(parser, args.today)))
     seconds = f"{result.seconds:.2f}".replace(".", ",")
     if result.findings:
         print(format_findings(result.findings) + "\n")
