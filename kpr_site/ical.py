@@ -92,14 +92,21 @@ def _times(event: Event) -> list[str]:
     if not isinstance(start, dt.datetime):
         after = (day_of(end) if end is not None else start) + dt.timedelta(days=1)
         return [f"DTSTART;VALUE=DATE:{start:%Y%m%d}", f"DTEND;VALUE=DATE:{after:%Y%m%d}"]
-    lines = [f"DTSTART;TZID={TZID}:{_local(start)}"]
+    lines = [f"DTSTART{_local(start)}"]
     if isinstance(end, dt.datetime):
-        lines.append(f"DTEND;TZID={TZID}:{_local(end)}")
+        lines.append(f"DTEND{_local(end)}")
     return lines
 
 
 def _local(moment: dt.datetime) -> str:
-    return moment.astimezone(BERLIN).strftime("%Y%m%dT%H%M%S")
+    """";TZID=Europe/Berlin:20241026T180000"; in the hour that occurs twice when summer time
+    ends, a local time means its first occurrence (RFC 5545 3.3.5), so the second is written
+    in UTC (":20241027T013000Z")."""
+    local = moment.astimezone(BERLIN)
+    first = local.replace(tzinfo=None).replace(tzinfo=BERLIN, fold=0)
+    if first.utcoffset() != local.utcoffset():
+        return moment.astimezone(dt.UTC).strftime(":%Y%m%dT%H%M%SZ")
+    return local.strftime(f";TZID={TZID}:%Y%m%dT%H%M%S")
 
 
 def _description(event: Event, page: str) -> str:
