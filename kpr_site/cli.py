@@ -242,16 +242,22 @@ def _add_editor_commands(commands: argparse._SubParsersAction[_Parser]) -> None:
     serve.add_argument("--drafts", action="store_true", help="Entwürfe (draft: true) anzeigen")
 
     new = commands.add_parser(
-        "new", help="neue Pressemitteilung, Projekt, Seite oder Fotoalbum anlegen",
+        "new", help="neue Pressemitteilung, Projekt, Seite, Termin, Arbeitsgruppe, "
+        "Förderprogramm, Dokument oder Fotoalbum anlegen",
         description="Legt eine Datei mit Kopfdaten und Textgerüst an, z. B. "
         "kpr-site new press \"Titel der Meldung\". Vorhandene Dateien werden nie überschrieben. "
-        "kpr-site new album ORDNER schreibt gallery/ORDNER/album.yaml mit allen Fotos des "
-        "Ordners; erneut aufgerufen ergänzt es nur neue Fotos.")
-    new.add_argument("kind", choices=("press", "project", "page", "album"), metavar="ART",
-                     help="press (Pressemitteilung), project (Projekt), page (Seite) "
-                          "oder album (Fotoalbum)")
+        "Termine, Arbeitsgruppen und Förderprogramme beginnen als Entwurf (draft: true). "
+        "kpr-site new document DATEI beschreibt eine Datei aus content/documents/ in "
+        "content/documents.yaml. kpr-site new album ORDNER schreibt gallery/ORDNER/album.yaml "
+        "mit allen Fotos des Ordners; erneut aufgerufen ergänzt es nur neue Fotos.")
+    new.add_argument("kind", choices=("press", "project", "page", "event", "group", "funding",
+                                      "document", "album"), metavar="ART",
+                     help="press (Pressemitteilung), project (Projekt), page (Seite), event "
+                          "(Termin), group (Arbeitsgruppe), funding (Förderprogramm), document "
+                          "(Dokument) oder album (Fotoalbum)")
     new.add_argument("title", metavar="TITEL",
-                     help="Titel in Anführungszeichen; bei album der Ordner in gallery/")
+                     help="Titel in Anführungszeichen; bei document der Dateiname in "
+                          "content/documents/, bei album der Ordner in gallery/")
     new.add_argument("--date", type=_iso_date, metavar="JJJJ-MM-TT",
                      help="Datum (Standard: heute)")
     new.add_argument("--source", type=Path, default=Path("."),
@@ -321,18 +327,31 @@ def _new(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     try:
         if args.kind == "album":
             album = scaffold.new_album(source, args.title, date)
-        elif args.kind == "press":
-            path = scaffold.new_press(source, args.title, date)
+        elif args.kind in ("press", "event", "funding"):
+            make = {"press": scaffold.new_press, "event": scaffold.new_event,
+                    "funding": scaffold.new_funding}[args.kind]
+            path = make(source, args.title, date)
+        elif args.kind == "group":
+            path = scaffold.new_group(source, args.title)
+        elif args.kind == "document":
+            path = scaffold.new_document(source, args.title)
         else:
             path = {"project": scaffold.new_project, "page": scaffold.new_page}[args.kind](
                 source, args.title)
     except SiteError as exc:
         print(exc, file=sys.stderr)
         return EXIT_CONTENT
+    if args.kind == "document":
+        print(path)
+        print(f"Eingetragen. Ergänzen Sie in {path.name} Titel und Beschreibung und ob die Datei "
+              "barrierefrei ist (accessible).", file=sys.stderr)
+        return EXIT_OK
     if args.kind != "album":
         print(path)
+        draft = (" Die Datei ist ein Entwurf: Zum Veröffentlichen die Zeile „draft: true“ "
+                 "löschen." if args.kind in ("event", "group", "funding") else "")
         print("Angelegt. Öffnen Sie die Datei, ersetzen Sie Titel und Text und prüfen Sie das "
-              "Ergebnis mit kpr-site serve.", file=sys.stderr)
+              f"Ergebnis mit kpr-site serve.{draft}", file=sys.stderr)
         return EXIT_OK
     print(album.path)
     count = f"{len(album.added)} Foto" + ("" if len(album.added) == 1 else "s")
