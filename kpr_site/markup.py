@@ -34,7 +34,7 @@ __all__ = [
 ]
 
 # Bump when the converter's output changes, so cached conversions are not reused.
-CONVERTER_VERSION = f"10/{markdown.__version__}"
+CONVERTER_VERSION = f"11/{markdown.__version__}"
 
 SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
 """A URL that starts with a scheme ("https:", "mailto:") leaves the site."""
@@ -367,7 +367,8 @@ def _candidates(name: str, value: str) -> list[str]:
 # <main id="inhalt">); a heading "Inhalt" must not take them, or the skip link and the page's
 # validity break.
 _FRAME_IDS = frozenset({"inhalt", "footer-kontakt", "projekte-themen"})
-_FRAME_PREFIXES = ("start-", "presse-", "thema-", "sektor-", "status-")
+_FRAME_PREFIXES = ("start-", "presse-", "thema-", "sektor-", "status-", "termine-", "gruppe-",
+                   "foerderung-", "programm-", "projekt-")
 
 
 def _heading_id(text: str, separator: str) -> str:

@@ -97,9 +97,12 @@ def loads(tag: str, attribute: str, attrs_rel: str) -> bool:
 
 def test_shipped_site_has_the_pages_of_issue_2(site):
     expected = ["/", "/presse/", "/presse/2017/", "/projekte/", "/themen/", "/praeventionsrat/",
-                "/koordinierung/", "/foerderung/", "/praeventionsforum/", "/kontakt/", "/impressum/",
+                "/koordinierung/", "/foerderung/", "/kontakt/", "/impressum/",
                 "/datenschutz/", "/barrierefreiheit/", "/leichte-sprache/", "/404.html",
                 "/presse/feed.xml", "/sitemap.xml", "/robots.txt"]
+    expected += ["/termine/", "/termine/praeventionsforum/", "/arbeitsgruppen/",  # issue 11
+                 "/foerderung/foerderprogramm-land/", "/foerderung/foerderprogramm-bund/",
+                 "/foerderung/mikroprojekte/", "/dokumente/", "/gebaerdensprache/"]
     home = site.out / "index.html"
     assert [url for url in expected if not site.target(home, site.base_path + url[1:]).is_file()] == []
     assert list(site.out.glob("presse/2017/*/index.html"))
@@ -253,3 +256,34 @@ def test_the_members_page_names_only_the_people_of_the_council_text(site):
 def test_press_release_of_2017_shows_its_german_date(site):
     (page,) = site.out.glob("presse/2017/*/index.html")
     assert "10. Februar 2017" in site.pages[page].text("time")
+
+
+def test_home_page_and_every_footer_link_leichte_sprache_and_gebaerdensprache(site):
+    """BITV 2.0 § 4: explanations in Leichte Sprache and Deutsche Gebärdensprache, reachable
+    from the home page; the footer of every page links them too."""
+    easy = {site.base_path + "leichte-sprache/", site.base_path + "gebaerdensprache/"}
+    home = site.pages[site.out / "index.html"]
+    assert easy <= set(home.hrefs())
+    assert [page for page, facts in site.pages.items() if not easy <= set(facts.hrefs())] == []
+    dgs = site.pages[site.out / "gebaerdensprache/index.html"]
+    assert "[Vom Landkreis zu bestätigen: Video in Deutscher Gebärdensprache" in " ".join(dgs.text("p"))
+    assert dgs.attrs("video") == [] and dgs.attrs("iframe") == []  # nothing invented or embedded
+
+
+def test_shipped_funding_uses_the_amounts_of_the_text_and_invents_none(site):
+    intro = " ".join(site.pages[site.out / "foerderung/index.html"].text("td"))
+    assert "1.000 €" in intro and "15.000 €" in intro
+    for slug in ("foerderprogramm-land", "foerderprogramm-bund", "mikroprojekte"):
+        facts = site.pages[site.out / f"foerderung/{slug}/index.html"]
+        amount = dict(zip(facts.text("dt"), facts.text("dd"), strict=False))["Förderung bis zu"]
+        assert amount.startswith("[Vom Landkreis zu bestätigen:"), (slug, amount)
+    richtlinie = site.pages[site.out / "foerderung/mikroprojekte/index.html"]
+    assert any(text.startswith("Richtlinie des Landesrates für Kriminalitätsvorbeugung: [Vom Landkreis")
+               for text in richtlinie.text("li"))
+
+
+def test_shipped_praeventionsforum_has_no_invented_date(site):
+    assert not list(site.out.glob("termine/*/*/index.html"))  # no dated event in the shipped text
+    forum = site.pages[site.out / "termine/praeventionsforum/index.html"]
+    facts = dict(zip(forum.text("dt"), forum.text("dd"), strict=False))
+    assert facts["Wann"].startswith("Einmal im Jahr. [Vom Landkreis zu bestätigen:")
