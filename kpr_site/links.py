@@ -123,4 +123,4 @@ class LinkResolver:
         raise SiteError(f"Der Link „{shown(link.url)}“ zeigt auf eine Datei, die es nicht gibt "
                         f"({shown(target)}).",
                         hint="Prüfen Sie den Dateinamen und den relativen Pfad (z. B. "
-                             "„../pages/foerderung.md“).")
+                             "„../pages/kontakt.md“).")
