@@ -211,8 +211,12 @@ def unused_files(root: Path) -> list[SiteError]:
 def _unused_hint(rel: Path) -> str:
     if rel.suffix.lower() in (".md", ".markdown", ".txt") and rel.suffix != ".md":
         return f"Benennen Sie sie in „{rel.with_suffix('.md').name}“ um (Endung .md, klein)."
-    return ("Inhalte gehören als .md-Datei direkt in content/press/, content/projects/ oder "
-            "content/pages/ (ohne Unterordner); Fotos in gallery/.")
+    if rel.parts[0] == "documents":
+        return ("Dokumente gehören direkt in content/documents/ (ohne Unterordner) und werden in "
+                "content/documents.yaml beschrieben.")
+    return ("Inhalte gehören als .md-Datei direkt in content/press/, content/projects/, "
+            "content/pages/, content/events/, content/groups/ oder content/funding/ (ohne "
+            "Unterordner); Fotos in gallery/.")
 
 
 Maker = Callable[[str, dict[str, Any], Document, Known], Any]

@@ -421,3 +421,26 @@ def test_topic_page_lists_every_type_in_its_own_section_with_counts(make_site, b
     # The press list counts press releases only.
     assert read_page(out, "/presse/").text("a", href="/themen/jugend/") == ["Jugend"]
     assert "(1 Eintrag)" in " ".join(read_page(out, "/presse/").text("li"))
+
+
+# --- check ----------------------------------------------------------------------------------
+
+
+def test_check_reports_every_reference_error_and_drafts_of_the_new_types(
+    make_site: MakeSite, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from kpr_site.cli import main
+
+    root = council_site(make_site, {
+        "content/events/2024-07-01-sommerfest.md": (
+            "---\ntitle: Sommerfest\nstart: 2024-07-01\ngroups: [jugnd]\n---\n"),
+        "content/groups/neu.md": "---\ntitle: Neu\nstatus: geplant\ndraft: true\n---\n",
+        "content/documents/alt/richtlinie-2019.pdf": b"%PDF",
+    })
+    assert main(["check", "--source", str(root), "--today", TODAY]) == 1
+    out = capsys.readouterr().out
+    assert ("content/events/2024-07-01-sommerfest.md:4: Die Arbeitsgruppe „jugnd“ gibt es nicht.\n"
+            "  → Meinten Sie „jugend“?") in out
+    assert "content/groups/neu.md:4: Warnung: Entwurf – wird nicht veröffentlicht." in out
+    assert "content/documents/alt/richtlinie-2019.pdf: Warnung: Diese Datei wird nicht verwendet" in out
+    assert "Dokumente gehören direkt in content/documents/ (ohne Unterordner)" in out
