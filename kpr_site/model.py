@@ -18,6 +18,7 @@ __all__ = [
     "SECTORS",
     "Album",
     "Contact",
+    "Dated",
     "Document",
     "Event",
     "Funding",
@@ -435,7 +436,9 @@ class Site:
     calls, publish and expires."""
 
 
-class _Dated(Protocol):
+class Dated(Protocol):
+    """Anything with publication dates: every Markdown content type."""
+
     @property
     def draft(self) -> bool: ...
     @property
@@ -444,12 +447,12 @@ class _Dated(Protocol):
     def expires(self) -> dt.date | None: ...
 
 
-def is_published(item: _Dated, today: dt.date) -> bool:
+def is_published(item: Dated, today: dt.date) -> bool:
     """On the site on `today`: no draft, and its `publish` day has come."""
     return not item.draft and (item.publish is None or item.publish <= today)
 
 
-def is_current(item: _Dated, today: dt.date) -> bool:
+def is_current(item: Dated, today: dt.date) -> bool:
     """Shown in lists, feeds, calendars and the sitemap on `today`: not expired."""
     return item.expires is None or item.expires > today
 

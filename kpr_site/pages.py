@@ -12,6 +12,7 @@ from kpr_site.german import slugify
 from kpr_site.model import (
     PROJECT_STATUSES,
     SECTORS,
+    Dated,
     Document,
     Event,
     FundingCall,
@@ -51,7 +52,8 @@ EASY_SLUGS = ("leichte-sprache", "gebaerdensprache")
 linked from the home page and every footer."""
 HOME_EVENTS = 3
 HOME_CALLS = 5
-T = TypeVar("T")
+D = TypeVar("D", bound=Dated)
+S = TypeVar("S", Group, Project)
 
 
 @dataclass(frozen=True)
@@ -94,9 +96,9 @@ def page_globals(site: Site) -> dict[str, Any]:
     return {"legal_pages": legal, "easy_pages": easy, "feedback_url": feedback}
 
 
-def current(items: Iterable[T], today: dt.date) -> tuple[T, ...]:
+def current(items: Iterable[D], today: dt.date) -> tuple[D, ...]:
     """The items that have not expired on `today`: what lists, feeds and calendars show."""
-    return tuple(item for item in items if is_current(item, today))  # type: ignore[arg-type]
+    return tuple(item for item in items if is_current(item, today))
 
 
 def _detail(item: Any, today: dt.date) -> dict[str, Any]:
@@ -123,8 +125,8 @@ def _calls(site: Site, open_calls: bool) -> list[tuple[FundingCall, FundingProgr
     """Open calls, the nearest deadline first; or expired ones, the latest first."""
     found = [(call, programme) for programme in current(site.funding, site.today)
              for call in programme.calls if call.is_open(site.today) == open_calls]
-    return sorted(found, key=lambda pair: (str(pair[0].deadline), pair[1].title),
-                  reverse=not open_calls)
+    return sorted(found, key=lambda pair: (day_of(pair[0].deadline), str(pair[0].deadline),
+                                           pair[1].title), reverse=not open_calls)
 
 
 def _press(site: Site, bodies: Mapping[str, object]) -> Iterator[PageSpec]:
@@ -163,9 +165,9 @@ def _press(site: Site, bodies: Mapping[str, object]) -> Iterator[PageSpec]:
                        }, release.path, og_type="article", indexed=index >= 0)
 
 
-def _named(items: Iterable[T], slugs: Iterable[str]) -> tuple[T, ...]:
+def _named(items: Iterable[S], slugs: Iterable[str]) -> tuple[S, ...]:
     """The items (groups, projects) with these slugs that are on the site, in the given order."""
-    by_slug = {item.slug: item for item in items}  # type: ignore[attr-defined]
+    by_slug = {item.slug: item for item in items}
     return tuple(by_slug[slug] for slug in slugs if slug in by_slug)
 
 
