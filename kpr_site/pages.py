@@ -185,7 +185,7 @@ def _projects(site: Site, bodies: Mapping[str, object]) -> Iterator[PageSpec]:
                        project.summary or site.config.description,
                        {"project": project, "body": bodies.get(project.path, ""),
                         "groups": _named(site.groups, project.groups),
-                        "events": tuple(events), "today": site.today,
+                        "events": tuple(events),
                         **_detail(project, site.today)},
                        project.path, og_type="article", indexed=is_current(project, site.today))
 
