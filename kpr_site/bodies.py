@@ -96,7 +96,7 @@ def resolve_bodies(
     errors: list[SiteError] = []
     for path, source in sources.items():
         subs, found = resolve_refs(bodies.converted[path], path, source.body_line,
-                                   resolver.resolve, resolver.picture)
+                                   resolver.resolve, resolver.picture, resolver.note)
         key = bodies.keys[path]
         resolved[path] = LazyBody(key, subs, bodies.empty[path],
                                   _loader(key, source, bodies, packs))

@@ -14,9 +14,11 @@ from typing import ParamSpec, TypeVar
 
 from kpr_site.bodies import ConvertedBodies, convert_sources, resolve_bodies
 from kpr_site.cache import JsonCache, PackCache, PackFolder, code_version
+from kpr_site.documents import DOCUMENTS_PATH
 from kpr_site.errors import BuildFailed, Location, SiteError, file_error
 from kpr_site.feeds import atom_feed, robots_txt, sitemap
 from kpr_site.gallery import referenced_images
+from kpr_site.ical import calendar_files
 from kpr_site.images import (
     IMAGES_URL,
     ImagePlan,
@@ -37,14 +39,14 @@ from kpr_site.manifest import (
     manifest_path,
 )
 from kpr_site.markup import LazyBody, Link
-from kpr_site.model import Page, PressRelease, Project, Site
+from kpr_site.model import Event, FundingProgramme, Group, ListIntro, Page, PressRelease, Project, Site
 from kpr_site.options import BuildOptions, settings_key
 from kpr_site.output import Staging, build_lock, check_output_dir
 from kpr_site.pages import PageSpec, page_globals, plan_pages
 from kpr_site.parallel import default_jobs, map_ranges
 from kpr_site.placeholders import count_markers
 from kpr_site.render import Assets, Renderer, collect_assets
-from kpr_site.urls import FEED_URL, MEMBERS_URL, find_collisions, output_file
+from kpr_site.urls import FEED_URL, MEMBERS_URL, document_url, find_collisions, output_file
 
 __all__ = [
     "BuildOptions", "BuildReport", "DryRun", "Prepared", "build_site", "dry_run", "prepare",
@@ -126,7 +128,7 @@ def build_site(source: Path, out: Path, options: BuildOptions | None = None) -> 
         folders, errors = _make_derivatives(source, images, folder, fallback, options, report)
         if errors:
             raise BuildFailed(errors)
-        outputs = _write(out, old, specs, _extra_files(site, bodies, specs, assets), renderer,
+        outputs = _write(out, old, specs, _extra_files(source, site, bodies, specs, assets), renderer,
                          options.jobs or default_jobs(), report, _derivatives(images, folders),
                          prepared.markdown)
         # After the swap nothing may fail the build: saving the manifest never raises.
@@ -237,7 +239,9 @@ def prepare(
     # Only now is it known which photos beside the texts are published.
     report.warnings += unused_files(source, images.keys() | failed)
     base = site.config.base_path
-    resolver = LinkResolver(source, _source_urls(site), base, *_image_hooks(images, failed, base))
+    documents = {d.source_path: d for d in site.documents if d.file}
+    resolver = LinkResolver(source, _source_urls(site), base, *_image_hooks(images, failed, base),
+                            documents=documents, scheduled=loaded.scheduled)
     bodies, link_errors = resolve_bodies(loaded.sources, converted, cache, resolver)
     return Prepared(site, bodies, loaded.errors + image_errors + link_errors, images,
                     loaded.hashes or {}, cache)
@@ -248,7 +252,8 @@ def _load(
 ) -> LoadResult:
     memo_file = options.cache_root(source) / "frontmatter.json" if options.use_cache else None
     memo = PackCache(memo_file, code_version())
-    loaded = load_site(source, drafts=options.drafts, memo=memo, hash_files=hash_files)
+    loaded = load_site(source, drafts=options.drafts, memo=memo, hash_files=hash_files,
+                       today=options.today)
     memo.save()
     report.damaged += memo.damaged
     return loaded
@@ -312,7 +317,9 @@ def _derivatives(
 
 
 def _source_urls(site: Site) -> dict[str, str]:
-    items: tuple[PressRelease | Project | Page, ...] = (*site.press, *site.projects, *site.pages)
+    items: tuple[PressRelease | Project | Page | Event | Group | FundingProgramme | ListIntro, ...] = (
+        *site.press, *site.projects, *site.pages, *site.events, *site.groups, *site.funding,
+        *site.intros)
     urls = {item.path: item.url for item in items}
     urls["content/site.yaml"] = "/"
     urls[MEMBERS_PATH] = MEMBERS_URL
@@ -324,15 +331,26 @@ def _claims(site: Site, specs: list[PageSpec]) -> Iterator[tuple[str, str]]:
         yield spec.url, spec.source
     for url in (FEED_URL, "/sitemap.xml", "/robots.txt"):
         yield url, "(Generator)"
+    for url, _ in calendar_files(site):
+        yield url, "(Kalender)"
+    for document in site.documents:
+        if document.file:
+            yield document_url(document.file), DOCUMENTS_PATH
 
 
 def _extra_files(
-    site: Site, bodies: Mapping[str, LazyBody], specs: list[PageSpec], assets: Assets
+    source: Path, site: Site, bodies: Mapping[str, LazyBody], specs: list[PageSpec],
+    assets: Assets,
 ) -> Iterator[tuple[PurePosixPath, bytes]]:
-    """Feed, sitemap, robots.txt and static files: cheap to make, compared by bytes."""
+    """Feed, sitemap, robots.txt, calendars, documents and static files: compared by bytes."""
     yield output_file(FEED_URL), atom_feed(site, bodies)
-    yield output_file("/sitemap.xml"), sitemap(site, (s.url for s in specs if s.url != "/404.html"))
+    yield output_file("/sitemap.xml"), sitemap(site, (s.url for s in specs if s.indexed))
     yield output_file("/robots.txt"), robots_txt(site)
+    for url, data in calendar_files(site):
+        yield output_file(url), data
+    for document in site.documents:
+        if document.file:  # one at a time: at most documents.MAX_BYTES in memory
+            yield output_file(document_url(document.file)), (source / document.source_path).read_bytes()
     for site_path, data in assets.files.values():
         yield output_file(site_path), data
 
@@ -458,7 +476,7 @@ def dry_run(
             visit(output_file(spec.url), renderer.render(spec))
         except SiteError as exc:
             failed.append(exc)
-    for path, data in _extra_files(site, bodies, specs, assets):
+    for path, data in _extra_files(source, site, bodies, specs, assets):
         visit(path, data)
     report.damaged += prepared.markdown.damaged + renderer.damaged_cache_entries
     errors += _decode_images(source, images, options, report)

@@ -24,20 +24,19 @@ import re
 import time
 import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import groupby
 from pathlib import Path, PurePosixPath
 from urllib.parse import unquote
 
 from kpr_site.build import DryRun, dry_run
-from kpr_site.config import CONFIG_PATH
 from kpr_site.errors import Location, SiteError
 from kpr_site.frontmatter import decode_text, split_front_matter
 from kpr_site.gallery import ALBUM_FILE, GALLERY_DIR
 from kpr_site.german import counted
 from kpr_site.inputs import list_folder, walk_folder
-from kpr_site.load import MEMBERS_PATH, content_files
-from kpr_site.model import Page, PressRelease, Project, Site
+from kpr_site.load import content_files
+from kpr_site.model import Event, FundingProgramme, Group, Page, PressRelease, Project, Site
 from kpr_site.options import BuildOptions
 from kpr_site.placeholders import Found, find_markers, find_skeleton, shorten
 
@@ -70,15 +69,19 @@ class CheckResult:
 def check_site(
     source: Path, options: BuildOptions | None = None, today: dt.date | None = None
 ) -> CheckResult:
-    """Check everything below `source`; `today` decides what counts as future-dated."""
+    """Check everything below `source`; `today` (else the options' build date) decides what is
+    published, expired and future-dated."""
     started = time.perf_counter()
+    options = options or BuildOptions()
+    if today is not None:
+        options = replace(options, today=today)
     pages = _PageIndex()
-    run = dry_run(source, options or BuildOptions(), pages.visit)
+    run = dry_run(source, options, pages.visit)
     texts = _Texts(source)
     findings = [*run.errors, *run.report.warnings]
     if run.site is not None:
         findings += _body_findings(run, pages, texts)
-        findings += _future_press(run.site, texts, today or dt.date.today())
+        findings += _future_press(run.site, texts, options.today)
     findings += _drafts(source, run.site, {e.location.path for e in run.errors if e.location})
     findings += _open_items(source)
     unique = {(str(f.location), f.message): f for f in findings}
@@ -215,10 +218,11 @@ def _future_press(site: Site, texts: _Texts, today: dt.date) -> Iterator[SiteErr
 
 def _drafts(source: Path, site: Site | None, failed: set[str]) -> Iterator[SiteError]:
     """Drafts are left out of the site (or, with --drafts, shown): name each one."""
-    items: tuple[PressRelease | Project | Page, ...] = (
-        (*site.press, *site.projects, *site.pages) if site else ())
+    items: tuple[PressRelease | Project | Page | Event | Group | FundingProgramme, ...] = (
+        (*site.press, *site.projects, *site.pages, *site.events, *site.groups, *site.funding)
+        if site else ())
     is_draft = {item.path: item.draft for item in items}
-    for kind in ("press", "projects", "pages"):
+    for kind in ("press", "projects", "pages", "events", "groups", "funding"):
         for file, path in content_files(source, kind):
             # Skip what is published and no draft, or did not load (its error says enough).
             settled = is_draft.get(path) is False or (path not in is_draft and path in failed)
@@ -243,15 +247,14 @@ _CONTENT_KINDS = ("press", "projects", "pages")
 
 
 def _editor_files(source: Path) -> Iterator[tuple[Path, str]]:
-    """Every file an editor writes, as (file, site-relative path): the YAML files, the
-    Markdown files (drafts too), each album.yaml and the templates."""
-    for path in (CONFIG_PATH, MEMBERS_PATH):
-        if (source / path).is_file():
-            yield source / path, path
-    for kind in _CONTENT_KINDS:
-        yield from content_files(source, kind)
+    """Every file an editor writes, as (file, site-relative path): every Markdown and YAML
+    file in content/ (drafts and every content type too), each album.yaml and the templates."""
     # Through the input walk: a pipe named like a template would block the read, and an odd
     # name has its own error from the build.
+    for file, is_dir in walk_folder(source / "content"):
+        hidden = any(part.startswith((".", "_")) for part in file.relative_to(source).parts)
+        if not is_dir and not hidden and file.suffix in (".md", ".yaml"):
+            yield file, _relative(source, file)
     for folder in list_folder(source / GALLERY_DIR):
         file = folder / ALBUM_FILE
         if not folder.name.startswith((".", "_")) and file.is_file():

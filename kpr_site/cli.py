@@ -94,6 +94,10 @@ def _add_site_options(parser: argparse.ArgumentParser) -> None:
                              "(Standard: aktueller Ordner)")
     parser.add_argument("--cache-dir", type=Path, metavar="DIR",
                         help="Ordner für Zwischenspeicher (Standard: .cache/ im Quellordner)")
+    parser.add_argument("--today", type=_iso_date, metavar="JJJJ-MM-TT",
+                        help="Stichtag der Website: entscheidet über kommende und vergangene "
+                             "Termine, offene und abgelaufene Fristen, publish und expires "
+                             "(Standard: SOURCE_DATE_EPOCH, sonst heute)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -145,7 +149,7 @@ def _build(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     base_url = _base_url(parser, args.base_url) if args.base_url else None
     options = BuildOptions(drafts=args.drafts, base_url=base_url, jobs=args.jobs,
                            cache_dir=args.cache_dir, use_cache=not args.no_cache,
-                           progress=_image_progress())
+                           progress=_image_progress(), today=_today(parser, args.today))
     # Answered from the manifest before jinja2/markdown are even imported (~0.1 s in all).
     manifest = load_manifest(manifest_path(options.cache_root(source), out))
     if options.use_cache and manifest.up_to_date(source, out, settings_key(source, out, options)):
@@ -182,6 +186,16 @@ def _run_build(source: Path, out: Path, options: BuildOptions) -> int:
               "„[Vom Landkreis zu bestätigen …]“ auf der Website. „kpr-site check“ nennt "
               "Datei und Zeile; veröffentlicht wird erst, wenn keiner mehr offen ist.")
     return EXIT_OK
+
+
+def _today(parser: argparse.ArgumentParser, given: dt.date | None) -> dt.date:
+    """The build date (options.build_date); a bad SOURCE_DATE_EPOCH is a usage error."""
+    from kpr_site.options import build_date
+
+    try:
+        return build_date(given)
+    except ValueError as exc:
+        parser.error(str(exc))
 
 
 def _image_progress() -> Callable[[int, int], None] | None:
@@ -230,16 +244,22 @@ def _add_editor_commands(commands: argparse._SubParsersAction[_Parser]) -> None:
     serve.add_argument("--drafts", action="store_true", help="Entwürfe (draft: true) anzeigen")
 
     new = commands.add_parser(
-        "new", help="neue Pressemitteilung, Projekt, Seite oder Fotoalbum anlegen",
+        "new", help="neue Pressemitteilung, Projekt, Seite, Termin, Arbeitsgruppe, "
+        "Förderprogramm, Dokument oder Fotoalbum anlegen",
         description="Legt eine Datei mit Kopfdaten und Textgerüst an, z. B. "
         "kpr-site new press \"Titel der Meldung\". Vorhandene Dateien werden nie überschrieben. "
-        "kpr-site new album ORDNER schreibt gallery/ORDNER/album.yaml mit allen Fotos des "
-        "Ordners; erneut aufgerufen ergänzt es nur neue Fotos.")
-    new.add_argument("kind", choices=("press", "project", "page", "album"), metavar="ART",
-                     help="press (Pressemitteilung), project (Projekt), page (Seite) "
-                          "oder album (Fotoalbum)")
+        "Termine, Arbeitsgruppen und Förderprogramme beginnen als Entwurf (draft: true). "
+        "kpr-site new document DATEI beschreibt eine Datei aus content/documents/ in "
+        "content/documents.yaml. kpr-site new album ORDNER schreibt gallery/ORDNER/album.yaml "
+        "mit allen Fotos des Ordners; erneut aufgerufen ergänzt es nur neue Fotos.")
+    new.add_argument("kind", choices=("press", "project", "page", "event", "group", "funding",
+                                      "document", "album"), metavar="ART",
+                     help="press (Pressemitteilung), project (Projekt), page (Seite), event "
+                          "(Termin), group (Arbeitsgruppe), funding (Förderprogramm), document "
+                          "(Dokument) oder album (Fotoalbum)")
     new.add_argument("title", metavar="TITEL",
-                     help="Titel in Anführungszeichen; bei album der Ordner in gallery/")
+                     help="Titel in Anführungszeichen; bei document der Dateiname in "
+                          "content/documents/, bei album der Ordner in gallery/")
     new.add_argument("--date", type=_iso_date, metavar="JJJJ-MM-TT",
                      help="Datum (Standard: heute)")
     new.add_argument("--source", type=Path, default=Path("."),
@@ -281,8 +301,9 @@ def _serve(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         print(f"Achtung: Mit --host {args.host} können auch andere Rechner im Netz die Vorschau "
               "sehen – samt Entwürfen und unfertiger Texte. Nur in vertrauenswürdigen Netzen "
               "verwenden.", file=sys.stderr)
+    _today(parser, args.today)  # a bad SOURCE_DATE_EPOCH: a usage error now, not at each save
     options = ServeOptions(host=args.host, port=args.port, drafts=args.drafts,
-                           cache_dir=args.cache_dir)
+                           cache_dir=args.cache_dir, today=args.today)
     try:
         preview = Preview(source, options, log=lambda text: print(text, flush=True))
     except OSError as exc:
@@ -307,11 +328,22 @@ def _new(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     date: dt.date = args.date or dt.date.today()
     if args.kind == "album":
         album = scaffold.new_album(source, args.title, date)
-    elif args.kind == "press":
-        path = scaffold.new_press(source, args.title, date)
+    elif args.kind in ("press", "event", "funding"):
+        make = {"press": scaffold.new_press, "event": scaffold.new_event,
+                "funding": scaffold.new_funding}[args.kind]
+        path = make(source, args.title, date)
+    elif args.kind == "group":
+        path = scaffold.new_group(source, args.title)
+    elif args.kind == "document":
+        path = scaffold.new_document(source, args.title)
     else:
         path = {"project": scaffold.new_project, "page": scaffold.new_page}[args.kind](
             source, args.title)
+    if args.kind == "document":
+        print(path)
+        print(f"Eingetragen. Ergänzen Sie in {path.name} Titel und Beschreibung und ob die Datei "
+              "barrierefrei ist (accessible).", file=sys.stderr)
+        return EXIT_OK
     if args.kind != "album":
         print(path)
         print("Angelegt als Entwurf (draft: true): Die Datei erscheint nur in der Vorschau mit "
@@ -338,7 +370,8 @@ def _check(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     from kpr_site.options import BuildOptions
 
     source = _site_source(parser, args.source)
-    result = check_site(source, BuildOptions(drafts=args.drafts, cache_dir=args.cache_dir))
+    result = check_site(source, BuildOptions(drafts=args.drafts, cache_dir=args.cache_dir,
+                                             today=_today(parser, args.today)))
     if result.findings:
         print(format_findings(result.findings) + "\n")
         print(summary(result.findings, args.strict))

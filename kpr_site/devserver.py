@@ -97,6 +97,11 @@ _TYPES = {
     ".svg": "image/svg+xml", ".webp": "image/webp", ".png": "image/png", ".jpg": "image/jpeg",
     ".jpeg": "image/jpeg", ".gif": "image/gif", ".ico": "image/x-icon", ".avif": "image/avif",
     ".woff2": "font/woff2", ".woff": "font/woff", ".pdf": "application/pdf",
+    ".ics": "text/calendar; charset=utf-8", ".csv": "text/csv; charset=utf-8",
+    ".odt": "application/vnd.oasis.opendocument.text",
+    ".ods": "application/vnd.oasis.opendocument.spreadsheet",
+    ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
 
 

@@ -6,7 +6,7 @@ import datetime as dt
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Mapping
 
-from kpr_site.model import PressRelease, Site
+from kpr_site.model import PressRelease, Site, is_current
 from kpr_site.urls import FEED_URL, PRESS_URL
 
 __all__ = ["atom_feed", "robots_txt", "sitemap"]
@@ -27,18 +27,20 @@ def _sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) ->
 
 
 def atom_feed(site: Site, bodies: Mapping[str, object]) -> bytes:
-    """An Atom 1.0 feed of the newest press releases; dates at midnight UTC, no wall clock."""
+    """An Atom 1.0 feed of the newest press releases that have not expired; dates at midnight
+    UTC, no wall clock."""
     ET.register_namespace("", ATOM)
     feed = ET.Element(f"{{{ATOM}}}feed", {"{http://www.w3.org/XML/1998/namespace}lang": "de"})
     _sub(feed, f"{{{ATOM}}}title", f"Pressemitteilungen – {site.config.title}")
     _sub(feed, f"{{{ATOM}}}id", _abs(site, FEED_URL))
     _sub(feed, f"{{{ATOM}}}link", rel="self", href=_abs(site, FEED_URL))
     _sub(feed, f"{{{ATOM}}}link", rel="alternate", type="text/html", href=_abs(site, PRESS_URL))
-    newest = _stamp(site.press[0]) if site.press else "2017-01-01T00:00:00Z"
+    press = [release for release in site.press if is_current(release, site.today)]
+    newest = _stamp(press[0]) if press else "2017-01-01T00:00:00Z"
     _sub(feed, f"{{{ATOM}}}updated", newest)
     author = _sub(feed, f"{{{ATOM}}}author")
     _sub(author, f"{{{ATOM}}}name", site.config.title)
-    for release in site.press[:FEED_ENTRIES]:
+    for release in press[:FEED_ENTRIES]:
         entry = _sub(feed, f"{{{ATOM}}}entry")
         _sub(entry, f"{{{ATOM}}}title", release.title)
         _sub(entry, f"{{{ATOM}}}id", _abs(site, release.url))

@@ -9,7 +9,8 @@ import unicodedata
 from zoneinfo import ZoneInfo
 
 __all__ = [
-    "BERLIN", "counted", "date_long", "date_short", "euro", "number", "slugify", "time_of_day",
+    "BERLIN", "counted", "date_long", "date_short", "euro", "file_size", "language_name", "number",
+    "slugify", "time_of_day",
 ]
 
 _TRANSLIT = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss", "Ä": "ae", "Ö": "oe",
@@ -63,3 +64,24 @@ def counted(count: int, one: str, many: str) -> str:
 def euro(value: int | float) -> str:
     """15000 → '15.000 €' (with a no-break space before the sign, as DIN 5008 wants)."""
     return f"{number(value)}\u00a0€"
+
+
+def file_size(size: int) -> str:
+    """245000 → '245 kB', 1234567 → '1,2 MB' (decimal units, rounded up below 1 MB so that a
+    small file never reads "0 kB"; a no-break space before the unit)."""
+    kilo = max(1, -(-size // 1000))
+    if kilo < 1000:
+        return f"{kilo}\u00a0kB"
+    if size < 1_000_000_000:
+        return f"{size / 1_000_000:.1f}".replace(".", ",") + "\u00a0MB"
+    return f"{size / 1_000_000_000:.1f}".replace(".", ",") + "\u00a0GB"
+
+
+_LANGUAGES = {"de": "Deutsch", "en": "Englisch", "fr": "Französisch", "pl": "Polnisch",
+              "ru": "Russisch", "uk": "Ukrainisch", "ar": "Arabisch", "tr": "Türkisch",
+              "fa": "Persisch", "es": "Spanisch", "it": "Italienisch", "vi": "Vietnamesisch"}
+
+
+def language_name(code: str) -> str:
+    """'en' → 'Englisch'; an unknown code as it is."""
+    return _LANGUAGES.get(code.split("-")[0], code)

@@ -12,10 +12,11 @@ from pathlib import Path
 from typing import Any
 
 from kpr_site.config import CONFIG_PATH, load_config
+from kpr_site.documents import load_documents
 from kpr_site.errors import Location, SiteError
+from kpr_site.events import EVENT_SCHEMA, make_event
 from kpr_site.fields import (
     Field,
-    boolean,
     choice,
     date,
     date_or_time,
@@ -34,20 +35,34 @@ from kpr_site.frontmatter import (
     split_body,
     split_front_matter,
 )
+from kpr_site.funding import FUNDING_SCHEMA, make_funding
 from kpr_site.gallery import attach_images, load_albums
 from kpr_site.german import slugify
+from kpr_site.groups import GROUP_SCHEMA, make_group
 from kpr_site.inputs import input_errors, list_folder, walk_folder
 from kpr_site.model import (
     PROJECT_STATUSES,
     SECTORS,
+    Event,
     Funding,
+    ListIntro,
     Member,
     Page,
     PressRelease,
     Project,
     Site,
+    is_published,
 )
-from kpr_site.urls import page_url, press_url, project_url
+from kpr_site.options import build_date
+from kpr_site.schema import (
+    PUBLICATION,
+    Known,
+    Problems,
+    check_publication,
+    group_references,
+    slug_from,
+)
+from kpr_site.urls import LIST_URLS, page_url, press_url, project_url
 
 __all__ = [
     "MEMBERS_PATH", "LoadResult", "Source", "content_files", "load_site", "unused_files",
@@ -74,12 +89,14 @@ class LoadResult:
     hashes: dict[str, str] | None = None
     """SHA-256 of every Markdown file as read, when asked for (a first build: the manifest
     then needs no second read of every file)."""
+    scheduled: dict[str, dt.date] = field(default_factory=dict)
+    """Files held back until their `publish` day, by path: a link to one names the day."""
 
 
 _PRESS = {
     "title": Field(text, True), "date": Field(date_or_time, True), "summary": Field(text),
     "tags": Field(text_list), "author": Field(text), "source": Field(text),
-    "image": Field(text), "image_alt": Field(text), "draft": Field(boolean),
+    "image": Field(text), "image_alt": Field(text), "groups": Field(text_list), **PUBLICATION,
 }
 _PROJECT = {
     "title": Field(text, True), "status": Field(choice(*PROJECT_STATUSES), True),
@@ -87,29 +104,38 @@ _PROJECT = {
     "funding": Field(mapping({"program": Field(text, True), "amount_eur": Field(integer)})),
     "start": Field(date), "end": Field(date), "place": Field(text),
     "target_group": Field(text), "contact": Field(text), "image": Field(text),
-    "image_alt": Field(text), "draft": Field(boolean),
+    "image_alt": Field(text), "groups": Field(text_list), **PUBLICATION,
 }
 _PAGE = {"title": Field(text, True), "summary": Field(text), "nav_order": Field(integer),
-         "draft": Field(boolean)}
+         **PUBLICATION}
+_INTRO = {"title": Field(text, True), "summary": Field(text)}
 _MEMBER = {"name": Field(text, True), "sector": Field(choice(*SECTORS), True),
            "role": Field(text), "function": Field(text), "organisation": Field(text)}
 
 
 def load_site(
-    root: Path, drafts: bool = False, memo: YamlMemo | None = None, hash_files: bool = False
+    root: Path, drafts: bool = False, memo: YamlMemo | None = None, hash_files: bool = False,
+    today: dt.date | None = None,
 ) -> LoadResult:
-    """Read content/ below `root`. Drafts are left out unless `drafts` is true; `memo`
-    remembers parsed front matter between builds."""
+    """Read content/ below `root`. Drafts and items whose `publish` day is after `today` (the
+    build date) are left out unless `drafts` is true; `memo` remembers parsed front matter
+    between builds."""
+    today = today or build_date()
     config, config_data, errors = load_config(root)
     errors += input_errors(root)
     result = LoadResult(None, errors=errors, hashes={} if hash_files else None)
     if config and config.intro and config_data:
         line = config_data.line("intro") or 1
         result.sources[CONFIG_PATH] = Source(CONFIG_PATH, config.intro, line)
-    press = _load_kind(root, "press", _make_press, result, drafts, memo)
-    projects = _load_kind(root, "projects", _make_project, result, drafts, memo)
-    pages = _load_kind(root, "pages", _make_page, result, drafts, memo)
     members = _load_members(root, result)
+    documents, found = load_documents(root)
+    result.errors += found
+    known = Known(groups=_slugs(root, "groups"), projects=_slugs(root, "projects"),
+                  people=[m.name for m in members],
+                  documents=[*(d.file for d in documents if d.file), *(d.title for d in documents)])
+    loaded = {kind: _load_kind(root, kind, result, _Reading(drafts, today, known, memo))
+              for kind in _KINDS}
+    press, projects, pages = loaded["press"], loaded["projects"], loaded["pages"]
     albums, found = load_albums(root)
     press, found_press = attach_images(root, press, albums)
     projects, found_projects = attach_images(root, projects, albums)
@@ -119,12 +145,34 @@ def load_site(
     result.site = Site(
         config=config,
         press=tuple(sorted(press, key=lambda p: (p.date, p.slug), reverse=True)),
-        projects=tuple(sorted(projects, key=lambda p: (p.title.casefold(), p.slug))),
+        projects=tuple(sorted(projects, key=_by_title)),
         pages=tuple(sorted(pages, key=lambda p: (p.nav_order or 0, p.title.casefold()))),
         members=tuple(members),
         albums=tuple(albums),
+        events=tuple(sorted(loaded["events"], key=_by_start)),
+        groups=tuple(sorted(loaded["groups"], key=_by_title)),
+        funding=tuple(sorted(loaded["funding"], key=_by_title)),
+        documents=tuple(documents),
+        intros=tuple(_load_intros(root, result)),
+        today=today,
     )
     return result
+
+
+def _by_title(item: Any) -> tuple[str, str]:
+    return (item.title.casefold(), item.slug)
+
+
+def _by_start(event: Event) -> tuple[bool, dt.date, dt.time, str]:
+    """Dated events by their start (day, then time; all-day first), then those without a date."""
+    start = event.start
+    time = start.time() if isinstance(start, dt.datetime) else dt.time.min
+    return (start is None, event.first_day or dt.date.min, time, event.slug)
+
+
+def _slugs(root: Path, kind: str) -> frozenset[str]:
+    """The slugs of every file of a folder (drafts too), known before any is parsed."""
+    return frozenset(slugify(Path(path).stem) for _, path in content_files(root, kind))
 
 
 def content_files(root: Path, kind: str) -> Iterator[tuple[Path, str]]:
@@ -137,7 +185,8 @@ def content_files(root: Path, kind: str) -> Iterator[tuple[Path, str]]:
             yield file, f"content/{kind}/{unicodedata.normalize('NFC', file.name)}"
 
 
-_KNOWN = {"site.yaml", "members.yaml", "press", "projects", "pages"}
+_KNOWN = {"site.yaml", "members.yaml", "press", "projects", "pages", "events", "groups", "funding",
+          "documents", "documents.yaml", *(f"{kind}.md" for kind in LIST_URLS)}
 
 
 def unused_files(root: Path, used: Collection[str] = frozenset()) -> list[SiteError]:
@@ -156,7 +205,8 @@ def unused_files(root: Path, used: Collection[str] = frozenset()) -> list[SiteEr
         site_path = unicodedata.normalize("NFC", f"content/{rel.as_posix()}")
         read = site_path in used or (
             rel.parts[0] in _KNOWN if top_level
-            else len(rel.parts) == 2 and rel.parts[0] in _KNOWN and path.suffix == ".md")
+            else len(rel.parts) == 2 and rel.parts[0] in _KNOWN
+            and (path.suffix == ".md" or rel.parts[0] == "documents"))
         if not read and (not is_dir or top_level):
             warnings.append(SiteError(
                 "Diese Datei wird nicht verwendet und erscheint nicht auf der Website.",
@@ -167,16 +217,29 @@ def unused_files(root: Path, used: Collection[str] = frozenset()) -> list[SiteEr
 def _unused_hint(rel: Path) -> str:
     if rel.suffix.lower() in (".md", ".markdown", ".txt") and rel.suffix != ".md":
         return f"Benennen Sie sie in „{rel.with_suffix('.md').name}“ um (Endung .md, klein)."
-    return ("Inhalte gehören als .md-Datei direkt in content/press/, content/projects/ oder "
-            "content/pages/ (ohne Unterordner); Fotos in gallery/.")
+    if rel.parts[0] == "documents":
+        return ("Dokumente gehören direkt in content/documents/ (ohne Unterordner) und werden in "
+                "content/documents.yaml beschrieben.")
+    return ("Inhalte gehören als .md-Datei direkt in content/press/, content/projects/, "
+            "content/pages/, content/events/, content/groups/ oder content/funding/ (ohne "
+            "Unterordner); Fotos in gallery/.")
 
 
-Maker = Callable[[str, dict[str, Any], Document], Any]
+Maker = Callable[[str, dict[str, Any], Document, Known], Any]
 
 
-def _load_kind(
-    root: Path, kind: str, make: Maker, result: LoadResult, drafts: bool, memo: YamlMemo | None
-) -> list[Any]:
+@dataclass(frozen=True)
+class _Reading:
+    """How the content files of this build are read."""
+
+    drafts: bool
+    today: dt.date
+    known: Known
+    memo: YamlMemo | None
+
+
+def _load_kind(root: Path, kind: str, result: LoadResult, reading: _Reading) -> list[Any]:
+    schema, make = _KINDS[kind]
     items = []
     for file, path in content_files(root, kind):
         try:
@@ -187,53 +250,43 @@ def _load_kind(
         except SiteError as exc:
             result.errors.append(exc)
             continue
-        item = _load_item(text, path, make, _SCHEMAS[kind], result, memo)
-        if item is None or drafts or not item.draft:
+        item = _load_item(text, path, make, schema, result, reading)
+        shown = item is not None and (reading.drafts or is_published(item, reading.today))
+        if item is not None and not item.draft and not shown:
+            result.scheduled[path] = item.publish
+        if item is None or shown:
             # A file that did not load still has its body checked: all its problems at once.
             body = split_body(text)
             if body is not None:
                 result.sources[path] = Source(path, *body)
-        if item is not None and (drafts or not item.draft):
+        if shown:
             items.append(item)
     return items
 
 
 def _load_item(
     text: str, path: str, make: Maker, schema: dict[str, Field], result: LoadResult,
-    memo: YamlMemo | None,
+    reading: _Reading,
 ) -> Any | None:
     """One content item, or None with its errors added to `result`."""
     try:
-        doc = split_front_matter(text, path, memo)
-        return make(path, _checked(doc, path, schema), doc)
+        doc = split_front_matter(text, path, reading.memo)
+        return make(path, _checked(doc, path, schema), doc, reading.known)
     except SiteError as exc:
         result.errors.append(exc)
-    except _Invalid as exc:
+    except Problems as exc:
         result.errors.extend(exc.errors)
     return None
-
-
-class _Invalid(Exception):
-    def __init__(self, errors: list[SiteError]) -> None:
-        self.errors = errors
 
 
 def _checked(doc: Document, path: str, schema: dict[str, Field]) -> dict[str, Any]:
     values, errors = validate(doc.meta, schema, path)
     if errors:
-        raise _Invalid(errors)
+        raise Problems(errors)
     return values
 
 
-def _slug(stem: str, path: str) -> str:
-    slug = slugify(stem)
-    if not slug:
-        raise SiteError("Aus dem Dateinamen lässt sich keine Adresse bilden.", Location(path),
-                        "Verwenden Sie Buchstaben oder Ziffern im Dateinamen.")
-    return slug
-
-
-def _make_press(path: str, values: dict[str, Any], doc: Document) -> PressRelease:
+def _make_press(path: str, values: dict[str, Any], doc: Document, known: Known) -> PressRelease:
     name = path.rsplit("/", 1)[1]
     match = _PRESS_NAME.fullmatch(name)
     when = values.pop("date")
@@ -249,28 +302,63 @@ def _make_press(path: str, values: dict[str, Any], doc: Document) -> PressReleas
             f"Kopfdaten ({values['date'].isoformat()}).",
             Location(path, doc.meta.line("date")),
             "Korrigieren Sie das Datum oder den Dateinamen, damit beide übereinstimmen.")
-    slug = _slug(match.group(2), path)
+    _raise_all(check_publication(values, doc, path) + group_references(values, doc, path, known))
+    slug = slug_from(match.group(2), path)
     return PressRelease(path=path, slug=slug, url=press_url(values["date"], slug), **values)
 
 
-def _make_project(path: str, values: dict[str, Any], doc: Document) -> Project:
-    slug = _slug(Path(path).stem, path)
+def _make_project(path: str, values: dict[str, Any], doc: Document, known: Known) -> Project:
+    slug = slug_from(Path(path).stem, path)
     funding = values.pop("funding", None)
     if funding is not None:
         funding = Funding(**funding)
     start, end = values.get("start"), values.get("end")
+    errors = check_publication(values, doc, path) + group_references(values, doc, path, known)
     if start and end and end < start:
-        raise SiteError("Das Projektende liegt vor dem Projektbeginn.",
-                        Location(path, doc.meta.line("end")), "Prüfen Sie „start“ und „end“.")
+        errors.append(SiteError("Das Projektende liegt vor dem Projektbeginn.",
+                                Location(path, doc.meta.line("end")), "Prüfen Sie „start“ und „end“."))
+    _raise_all(errors)
     return Project(path=path, slug=slug, url=project_url(slug), funding=funding, **values)
 
 
-def _make_page(path: str, values: dict[str, Any], doc: Document) -> Page:
-    slug = _slug(Path(path).stem, path)
+def _make_page(path: str, values: dict[str, Any], doc: Document, known: Known) -> Page:
+    _raise_all(check_publication(values, doc, path))
+    slug = slug_from(Path(path).stem, path)
     return Page(path=path, slug=slug, url=page_url(slug), **values)
 
 
-_SCHEMAS = {"press": _PRESS, "projects": _PROJECT, "pages": _PAGE}
+def _raise_all(errors: list[SiteError]) -> None:
+    if errors:
+        raise Problems(errors)
+
+
+_KINDS: dict[str, tuple[dict[str, Field], Maker]] = {
+    "press": (_PRESS, _make_press), "projects": (_PROJECT, _make_project),
+    "pages": (_PAGE, _make_page), "events": (EVENT_SCHEMA, make_event),
+    "groups": (GROUP_SCHEMA, make_group), "funding": (FUNDING_SCHEMA, make_funding),
+}
+"""Each Markdown content folder: its front-matter schema and the maker of its items."""
+
+
+def _load_intros(root: Path, result: LoadResult) -> Iterator[ListIntro]:
+    """content/<kind>.md: the title and introduction of a list page such as /foerderung/."""
+    for kind, url in LIST_URLS.items():
+        path = f"content/{kind}.md"
+        file = root / path
+        if not file.is_file():
+            continue
+        try:
+            text = decode_text(file.read_bytes(), path)
+            doc = split_front_matter(text, path)
+            values = _checked(doc, path, _INTRO)
+        except SiteError as exc:
+            result.errors.append(exc)
+            continue
+        except Problems as exc:
+            result.errors.extend(exc.errors)
+            continue
+        result.sources[path] = Source(path, doc.body, doc.body_line)
+        yield ListIntro(path=path, url=url, **values)
 
 
 def _load_members(root: Path, result: LoadResult) -> list[Member]:

@@ -33,6 +33,7 @@ FORMAT = 1
 # Linux file timestamps advance in jiffies (up to 10 ms); an input modified this close to
 # the start of the build may have been changed again without its mtime changing.
 RACY_NS = 50_000_000
+_HASH_LIMIT = 64 * 1024 * 1024
 
 OutputRecord = tuple[str, int, int, int]
 """(page key, size, mtime_ns, inode) of a file in the output folder."""
@@ -142,8 +143,14 @@ def _input_files(source: Path) -> list[Entry]:
 
 
 def _sha256(path: str) -> str:
+    """The file's SHA-256, read in chunks; a file too large for the site (a 2 GB video put into
+    content/documents/ by mistake) is fingerprinted by size and mtime instead of being read:
+    the build refuses it anyway (documents.MAX_BYTES)."""
     try:
+        stat = os.stat(path)
+        if stat.st_size > _HASH_LIMIT:
+            return f"size:{stat.st_size}:mtime:{stat.st_mtime_ns}"
         with open(path, "rb") as handle:
-            return hashlib.sha256(handle.read()).hexdigest()
+            return hashlib.file_digest(handle, "sha256").hexdigest()
     except OSError:
         return ""

@@ -31,12 +31,12 @@ from kpr_site.errors import Location, SiteError, shown
 from kpr_site.german import slugify
 
 __all__ = [
-    "CONVERTER_VERSION", "SAFE_SCHEMES", "SCHEME", "Converted", "LazyBody", "Link", "Problem",
-    "Substitution", "apply_refs", "audit_attribute", "browser_url", "convert", "resolve_refs",
+    "CONVERTER_VERSION", "SAFE_SCHEMES", "SCHEME", "Converted", "LazyBody", "Link", "NoteFor",
+    "Problem", "Substitution", "apply_refs", "audit_attribute", "browser_url", "convert", "resolve_refs",
 ]
 
 # Bump when the converter's output changes, so cached conversions are not reused.
-CONVERTER_VERSION = f"12/{markdown.__version__}"
+CONVERTER_VERSION = f"13/{markdown.__version__}"
 
 SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
 """A URL that starts with a scheme ("https:", "mailto:") leaves the site."""
@@ -44,6 +44,8 @@ SAFE_SCHEMES = frozenset({"http", "https", "mailto", "tel"})
 # Only as the href/src of a tag: "kpr-ref-1" in prose or a code span stays text.
 _PLACEHOLDER = re.compile(r'(<(?:a|img)\b[^<>]*?\s(?:href|src)=")kpr-ref-(\d+)"')
 _IMG_TAG = re.compile(r'<img\b[^>]*?\ssrc="kpr-ref-(\d+)"[^>]*>')
+# A whole link, for a note before its end tag (links do not nest).
+_ANCHOR = re.compile(r'(<a\b[^<>]*?\shref=")kpr-ref-(\d+)("[^<>]*>.*?)(</a>)', re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -403,7 +405,8 @@ def _candidates(name: str, value: str) -> list[str]:
 # <main id="inhalt">); a heading "Inhalt" must not take them, or the skip link and the page's
 # validity break.
 _FRAME_IDS = frozenset({"inhalt", "footer-kontakt", "projekte-themen"})
-_FRAME_PREFIXES = ("start-", "presse-", "thema-", "sektor-", "status-")
+_FRAME_PREFIXES = ("start-", "presse-", "thema-", "sektor-", "status-", "termine-", "gruppe-",
+                   "foerderung-", "programm-", "projekt-")
 
 
 def _heading_id(text: str, separator: str) -> str:
@@ -454,32 +457,41 @@ PictureFor = Callable[[Link, str], str | None]
 """(image link, alt text) → the `<picture>` HTML for a processed photo, or None."""
 
 
-Substitution = tuple[str, str]
-"""How one placeholder is filled: ("href", escaped URL) or ("picture", <picture> markup)."""
+NoteFor = Callable[[Link], str | None]
+"""A link → plain text shown at the end of the link, e.g. a document's „PDF, 245 kB“."""
+
+
+Substitution = tuple[str, str, str]
+"""How one placeholder is filled: ("href", escaped URL, escaped note or "") or ("picture",
+<picture> markup, "")."""
 
 
 def resolve_refs(
     converted: Converted, path: str, body_line: int,
     url_for: Callable[[Link], str], picture_for: PictureFor | None = None,
+    note_for: NoteFor | None = None,
 ) -> tuple[tuple[Substitution, ...], list[SiteError]]:
     """What each placeholder becomes, from the links alone (the HTML is not needed):
     `url_for(link)` returns the href or raises SiteError; with `picture_for`, an image of a
-    processed photo becomes its whole responsive `<picture>`."""
+    processed photo becomes its whole responsive `<picture>`; with `note_for`, a link gets a
+    note before its end (a document's format and size)."""
     errors: list[SiteError] = []
     subs: list[Substitution] = []
     for link in converted.links:
         picture = picture_for(link, link.alt) if picture_for and link.tag == "img" else None
         if picture is not None:
-            subs.append(("picture", picture))
+            subs.append(("picture", picture, ""))
             continue
         try:
             # The URL is decoded (a real URL): escaped once for the attribute, so a fragment
             # like `#x" onclick="…` stays inside it.
-            subs.append(("href", escape(url_for(link))))
+            href = escape(url_for(link))
+            note = note_for(link) if note_for and link.tag == "a" else None
+            subs.append(("href", href, escape(note) if note else ""))
         except SiteError as exc:
             errors.append(SiteError(exc.message, Location(path, body_line + link.line), exc.hint,
                                     exc.severity))
-            subs.append(("href", "#"))
+            subs.append(("href", "#", ""))
     for problem in converted.problems:
         line = body_line + (problem.line or 0)
         errors.append(SiteError(problem.message, Location(path, line), problem.hint))
@@ -500,6 +512,15 @@ def apply_refs(html: str, subs: tuple[Substitution, ...]) -> str:
             return match.group(0)
         return f'{match.group(1)}{subs[index][1]}"'
 
+    def noted(match: re.Match[str]) -> str:
+        index = int(match.group(2))
+        if index >= len(subs) or subs[index][0] != "href" or not subs[index][2]:
+            return match.group(0)
+        return (f'{match.group(1)}{subs[index][1]}{match.group(3)} <span class="file-info">'
+                f'({subs[index][2]})</span>{match.group(4)}')
+
+    if any(sub[2] for sub in subs):
+        html = _ANCHOR.sub(noted, html)
     return _PLACEHOLDER.sub(href, _IMG_TAG.sub(picture, html))
 
 

@@ -10,25 +10,44 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Protocol
 
 __all__ = [
+    "GROUP_STATUSES",
     "PROJECT_STATUSES",
     "SECTORS",
     "Album",
     "Contact",
+    "Dated",
+    "Document",
+    "Event",
     "Funding",
+    "FundingCall",
+    "FundingProgramme",
+    "Group",
+    "ListIntro",
     "Member",
+    "Moment",
     "NavItem",
     "Page",
     "Photo",
+    "Place",
     "PressRelease",
     "Project",
+    "Registration",
     "Site",
     "SiteConfig",
+    "day_of",
+    "is_current",
+    "is_published",
 ]
 
 PROJECT_STATUSES = ("geplant", "laufend", "abgeschlossen")
+GROUP_STATUSES = ("geplant", "aktiv", "abgeschlossen")
 SECTORS = ("Polizei", "Verwaltung", "Verbände")
+
+Moment = dt.date | dt.datetime
+"""A day, or a day with a time: always in Berlin time (the loader converts other zones)."""
 
 
 @dataclass(frozen=True)
@@ -101,7 +120,14 @@ class PressRelease:
     """Its text alternative: `image_alt:`, else the album's `alt` for that photo."""
     image_path: str = ""
     """`image` relative to the site root ("gallery/sitzung/foto1.jpg"), set by the loader."""
+    groups: tuple[str, ...] = ()
+    """Slugs of the working groups this release is about (content/groups/<slug>.md)."""
     draft: bool = False
+    publish: dt.date | None = None
+    """Not on the site before this day (`publish: 2024-05-01`)."""
+    expires: dt.date | None = None
+    """From this day on out of lists, feeds, calendars and the sitemap; the page itself stays
+    reachable (links keep working) with a notice and without search-engine indexing."""
 
 
 @dataclass(frozen=True)
@@ -132,7 +158,14 @@ class Project:
     """As PressRelease.image."""
     image_alt: str = ""
     image_path: str = ""
+    groups: tuple[str, ...] = ()
+    """Slugs of the working groups the project belongs to."""
     draft: bool = False
+    publish: dt.date | None = None
+    """Not on the site before this day (`publish: 2024-05-01`)."""
+    expires: dt.date | None = None
+    """From this day on out of lists, feeds, calendars and the sitemap; the page itself stays
+    reachable (links keep working) with a notice and without search-engine indexing."""
 
 
 @dataclass(frozen=True)
@@ -146,6 +179,11 @@ class Page:
     summary: str = ""
     nav_order: int | None = None
     draft: bool = False
+    publish: dt.date | None = None
+    """Not on the site before this day (`publish: 2024-05-01`)."""
+    expires: dt.date | None = None
+    """From this day on out of lists, feeds, calendars and the sitemap; the page itself stays
+    reachable (links keep working) with a notice and without search-engine indexing."""
 
 
 @dataclass(frozen=True)
@@ -195,8 +233,195 @@ class Album:
 
 
 @dataclass(frozen=True)
+class Place:
+    """Where an event takes place."""
+
+    name: str
+    """E.g. "Kreishaus Güstrow, großer Saal"."""
+    address: str = ""
+    """Street and town, e.g. "Am Wall 3–5, 18273 Güstrow"."""
+
+
+@dataclass(frozen=True)
+class Registration:
+    """How to register for an event: a link or an e-mail address, and until when."""
+
+    url: str = ""
+    """A web form (https://…)."""
+    email: str = ""
+    deadline: Moment | None = None
+    """Last day (or moment) to register."""
+    note: str = ""
+    """E.g. "Die Teilnahme ist kostenlos."."""
+
+
+@dataclass(frozen=True)
+class Event:
+    """content/events/YYYY-MM-DD-slug.md — a Termin; content/events/slug.md — one whose date is
+    not fixed yet (`schedule:` says when, e.g. "einmal im Jahr")."""
+
+    path: str
+    slug: str
+    url: str
+    title: str
+    start: Moment | None
+    """First day, or first day and time; None for an event whose date is not fixed yet."""
+    end: Moment | None = None
+    """Last day (all-day events) or end time; None: a single day, or open end."""
+    schedule: str = ""
+    """When, for an event without a date: "einmal im Jahr"."""
+    summary: str = ""
+    place: Place | None = None
+    organiser: str = ""
+    registration: Registration | None = None
+    accessibility: str = ""
+    """Notes on access: step-free entrance, induction loop, sign-language interpreting …"""
+    topics: tuple[str, ...] = ()
+    groups: tuple[str, ...] = ()
+    """Slugs of working groups (content/groups/<slug>.md)."""
+    projects: tuple[str, ...] = ()
+    """Slugs of projects (content/projects/<slug>.md)."""
+    draft: bool = False
+    publish: dt.date | None = None
+    """Not on the site before this day (`publish: 2024-05-01`)."""
+    expires: dt.date | None = None
+    """From this day on out of lists, feeds, calendars and the sitemap; the page itself stays
+    reachable (links keep working) with a notice and without search-engine indexing."""
+
+    @property
+    def all_day(self) -> bool:
+        return not isinstance(self.start, dt.datetime)
+
+    @property
+    def first_day(self) -> dt.date | None:
+        return day_of(self.start) if self.start is not None else None
+
+    @property
+    def last_day(self) -> dt.date | None:
+        """The day it ends (the start day when no end is given)."""
+        return day_of(self.end) if self.end is not None else self.first_day
+
+    @property
+    def calendar_url(self) -> str:
+        """Its iCalendar file, e.g. "/termine/2024/forum/termin.ics"."""
+        return f"{self.url}termin.ics"
+
+    def is_upcoming(self, today: dt.date) -> bool:
+        """Still to come or running on `today`; events without a date count as upcoming."""
+        return self.last_day is None or self.last_day >= today
+
+
+@dataclass(frozen=True)
+class Group:
+    """content/groups/slug.md — an Arbeitsgruppe of the council."""
+
+    path: str
+    slug: str
+    url: str
+    title: str
+    status: str
+    """One of GROUP_STATUSES."""
+    summary: str = ""
+    topics: tuple[str, ...] = ()
+    goal: str = ""
+    """What the group is to produce, e.g. a Handlungskonzept."""
+    start: dt.date | None = None
+    end: dt.date | None = None
+    lead: str = ""
+    """Name of the person leading it, as in content/members.yaml."""
+    members: tuple[str, ...] = ()
+    """Names of its members, as in content/members.yaml."""
+    draft: bool = False
+    publish: dt.date | None = None
+    """Not on the site before this day (`publish: 2024-05-01`)."""
+    expires: dt.date | None = None
+    """From this day on out of lists, feeds, calendars and the sitemap; the page itself stays
+    reachable (links keep working) with a notice and without search-engine indexing."""
+
+
+@dataclass(frozen=True)
+class FundingCall:
+    """One call for applications of a funding programme, with its deadline."""
+
+    title: str
+    deadline: Moment
+    """Last day (or moment) to apply; afterwards the call is listed as "abgelaufen"."""
+    note: str = ""
+    line: int = 0
+
+    def is_open(self, today: dt.date) -> bool:
+        return day_of(self.deadline) >= today
+
+
+@dataclass(frozen=True)
+class FundingProgramme:
+    """content/funding/slug.md — a Förderprogramm."""
+
+    path: str
+    slug: str
+    url: str
+    title: str
+    funder: str
+    """Who gives the money, e.g. "Land Mecklenburg-Vorpommern"."""
+    summary: str = ""
+    max_amount: int | str | None = None
+    """The most one project can get, in euros; or a placeholder text while it is unknown."""
+    applicants: str = ""
+    """Who may apply."""
+    how_to_apply: str = ""
+    documents: tuple[str, ...] = ()
+    """Documents for applicants: file names or titles of entries in content/documents.yaml."""
+    calls: tuple[FundingCall, ...] = ()
+    topics: tuple[str, ...] = ()
+    draft: bool = False
+    publish: dt.date | None = None
+    """Not on the site before this day (`publish: 2024-05-01`)."""
+    expires: dt.date | None = None
+    """From this day on out of lists, feeds, calendars and the sitemap; the page itself stays
+    reachable (links keep working) with a notice and without search-engine indexing."""
+
+
+@dataclass(frozen=True)
+class Document:
+    """One entry of content/documents.yaml: a file in content/documents/, or an address."""
+
+    title: str
+    file: str = ""
+    """Its name in content/documents/ (published at /dokumente/<file>)."""
+    url: str = ""
+    """An external address instead of a file."""
+    pending: str = ""
+    """Written instead of `url` while the address is unknown: "[Vom Landkreis zu bestätigen: …]"."""
+    description: str = ""
+    language: str = "de"
+    accessible: bool | None = None
+    """Whether the file is barrierefrei (e.g. a tagged PDF); None: not stated."""
+    format: str = ""
+    """"PDF", "DOCX" … (from the file name; may be given for an address)."""
+    size: int = 0
+    """In bytes (files only)."""
+    line: int = 0
+
+    @property
+    def source_path(self) -> str:
+        return f"content/documents/{self.file}" if self.file else ""
+
+
+@dataclass(frozen=True)
+class ListIntro:
+    """content/<kind>.md, e.g. content/funding.md: title and introduction of a list page."""
+
+    path: str
+    url: str
+    title: str
+    summary: str = ""
+
+
+@dataclass(frozen=True)
 class Site:
-    """Everything loaded from the sources. Lists are sorted: press newest first, others by title."""
+    """Everything loaded from the sources. Lists are sorted: press newest first, events by
+    date, others by title. Items not published on `today` (draft, `publish` later) are not here
+    unless drafts are shown; expired ones are (their pages stay reachable)."""
 
     config: SiteConfig
     press: tuple[PressRelease, ...] = ()
@@ -204,3 +429,37 @@ class Site:
     pages: tuple[Page, ...] = ()
     members: tuple[Member, ...] = ()
     albums: tuple[Album, ...] = ()
+    events: tuple[Event, ...] = ()
+    groups: tuple[Group, ...] = ()
+    funding: tuple[FundingProgramme, ...] = ()
+    documents: tuple[Document, ...] = ()
+    intros: tuple[ListIntro, ...] = ()
+    today: dt.date = dt.date(1970, 1, 1)
+    """The build date (options.build_date): decides upcoming and past events, open and expired
+    calls, publish and expires."""
+
+
+class Dated(Protocol):
+    """Anything with publication dates: every Markdown content type."""
+
+    @property
+    def draft(self) -> bool: ...
+    @property
+    def publish(self) -> dt.date | None: ...
+    @property
+    def expires(self) -> dt.date | None: ...
+
+
+def is_published(item: Dated, today: dt.date) -> bool:
+    """On the site on `today`: no draft, and its `publish` day has come."""
+    return not item.draft and (item.publish is None or item.publish <= today)
+
+
+def is_current(item: Dated, today: dt.date) -> bool:
+    """Shown in lists, feeds, calendars and the sitemap on `today`: not expired."""
+    return item.expires is None or item.expires > today
+
+
+def day_of(moment: Moment) -> dt.date:
+    """The day of a moment (moments are in Berlin time)."""
+    return moment.date() if isinstance(moment, dt.datetime) else moment

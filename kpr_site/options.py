@@ -2,13 +2,32 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+import datetime as dt
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from kpr_site import __version__
+from kpr_site.german import BERLIN
 
-__all__ = ["BuildOptions", "check_paths", "settings_key"]
+__all__ = ["BuildOptions", "build_date", "check_paths", "settings_key"]
+
+
+def build_date(today: dt.date | None = None, environ: Mapping[str, str] | None = None) -> dt.date:
+    """The build date, the one "today" of a build: `--today`, else SOURCE_DATE_EPOCH (the
+    reproducible-builds convention, seconds since 1970 in UTC), else the clock; both taken
+    as a day in Berlin. It decides upcoming and past events, open and expired calls, what is
+    published and what has expired. Raises ValueError (German) for a bad SOURCE_DATE_EPOCH."""
+    if today is not None:
+        return today
+    epoch = (os.environ if environ is None else environ).get("SOURCE_DATE_EPOCH", "").strip()
+    if epoch:
+        if not epoch.isdigit():
+            raise ValueError(f"SOURCE_DATE_EPOCH muss eine ganze Zahl von Sekunden sein, nicht "
+                             f"„{epoch[:40]}“.")
+        return dt.datetime.fromtimestamp(int(epoch), BERLIN).date()
+    return dt.datetime.now(BERLIN).date()
 
 
 @dataclass(frozen=True)
@@ -23,6 +42,8 @@ class BuildOptions:
     use_cache: bool = True
     progress: Callable[[int, int], None] | None = None
     """Called as photos are processed, with (photos done, photos to do): for a progress bar."""
+    today: dt.date = field(default_factory=build_date)
+    """The build date (see `build_date`); fixed when the options are made."""
 
     def cache_root(self, source: Path) -> Path:
         return self.cache_dir or source / ".cache"
@@ -31,7 +52,7 @@ class BuildOptions:
 def settings_key(source: Path, out: Path, options: BuildOptions) -> str:
     """Everything besides the input files that decides the output."""
     return repr((str(source.resolve()), str(out.resolve()), options.drafts, options.base_url,
-                 __version__))
+                 options.today.isoformat(), __version__))
 
 
 def check_paths(source: Path, out: Path) -> None:

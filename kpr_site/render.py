@@ -6,6 +6,7 @@ names the template file and line.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import os
 import pickle
@@ -24,9 +25,10 @@ from kpr_site.cache import Damaged, code_version, digest, read_sealed, store_sea
 from kpr_site.errors import Location, SiteError
 from kpr_site.images import ImagePlan, picture_html
 from kpr_site.inputs import walk_folder
-from kpr_site.model import SiteConfig
+from kpr_site.links import document_label
+from kpr_site.model import SiteConfig, day_of
 from kpr_site.pages import PageSpec
-from kpr_site.urls import topic_url
+from kpr_site.urls import document_url, topic_url
 
 __all__ = ["Assets", "Renderer", "collect_assets"]
 
@@ -100,6 +102,9 @@ class Renderer:
             "isodate": lambda d: d.isoformat(), "euro": german.euro,
             "number_de": german.number, "slugify": german.slugify, "topic_url": topic_url,
             "mark_open": _mark_open,
+            "day": day_of, "has_time": lambda m: isinstance(m, dt.datetime),
+            "document_url": document_url, "document_label": document_label,
+            "language_name": german.language_name,
         })
         self.env.tests["placeholder"] = lambda value: placeholders.has_marker(str(value))
 

@@ -18,6 +18,7 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
+from kpr_site.documents import DOCUMENTS_DIR, DOCUMENTS_PATH
 from kpr_site.errors import Location, SiteError
 from kpr_site.frontmatter import YamlData, decode_text, parse_yaml
 from kpr_site.gallery import ALBUM_FILE, GALLERY_DIR, IMAGE_SUFFIXES
@@ -25,7 +26,10 @@ from kpr_site.german import slugify
 from kpr_site.inputs import list_folder
 from kpr_site.placeholders import SKELETON_BODIES
 
-__all__ = ["AlbumResult", "new_album", "new_page", "new_press", "new_project"]
+__all__ = [
+    "AlbumResult", "new_album", "new_document", "new_event", "new_funding", "new_group",
+    "new_page", "new_press", "new_project",
+]
 
 _DRAFT = "draft: true  # Entwurf: zum Veröffentlichen diese Zeile löschen\n"
 
@@ -51,6 +55,66 @@ _PAGE = """\
 ---
 title: {title}
 summary: ""  # ein bis zwei Sätze für Suchmaschinen
+"""
+
+# The council's own types start as drafts: publish with `draft: true` deleted.
+_EVENT = """\
+---
+title: {title}
+start: {date}          # Beginn, mit Uhrzeit z. B. {date}T18:00
+# end: {date}T20:00    # Ende (freiwillig)
+summary: ""            # ein bis zwei Sätze für die Terminliste
+# place:              # Ort
+#   name: …            # z. B. Kreishaus Güstrow, großer Saal
+#   address: …         # Straße, Postleitzahl und Ort
+organiser: ""          # wer lädt ein
+# registration:        # Anmeldung (freiwillig)
+#   email: …           # oder url: https://…
+#   deadline: {date}
+accessibility: ""      # z. B. stufenlos erreichbar, Gebärdensprache auf Anfrage
+topics: []             # Themen, z. B. [Suchtprävention]
+draft: true            # löschen, wenn der Termin erscheinen soll
+---
+Worum geht es, für wen ist der Termin, und was erwartet die Teilnehmenden?
+"""
+
+_GROUP = """\
+---
+title: {title}
+status: geplant        # geplant | aktiv | abgeschlossen
+summary: ""            # ein bis zwei Sätze für die Übersicht
+goal: ""               # was die Arbeitsgruppe erarbeiten soll, z. B. ein Handlungskonzept
+# lead: …              # Leitung: Name wie in content/members.yaml
+# members: []          # Mitglieder: Namen wie in content/members.yaml
+topics: []
+draft: true            # löschen, wenn die Arbeitsgruppe erscheinen soll
+---
+Welches Thema bearbeitet die Arbeitsgruppe, und bis wann?
+"""
+
+_FUNDING = """\
+---
+title: {title}
+funder: "[Vom Landkreis zu bestätigen: Fördergeber]"  # wer fördert
+summary: ""            # ein bis zwei Sätze für die Übersicht
+# max_amount_eur: 1000 # Förderung höchstens, in Euro ohne Punkt
+applicants: ""         # wer Anträge stellen kann
+how_to_apply: ""       # wie man beantragt
+documents: []          # Dateinamen oder Titel aus content/documents.yaml
+# calls:               # Aufrufe mit Antragsfrist
+#   - title: Aufruf {year}
+#     deadline: {year}-03-31
+draft: true            # löschen, wenn das Programm erscheinen soll
+---
+Was wird gefördert, und worauf kommt es beim Antrag an?
+"""
+
+_DOCUMENT = """\
+- title: {title}
+  file: {file}
+  description: ""      # z. B. Fassung vom …
+  language: de
+  accessible: false    # true, wenn die Datei barrierefrei ist (z. B. getaggtes PDF)
 """
 
 _ALBUM_HEAD = """\
@@ -117,6 +181,45 @@ def new_page(root: Path, title: str) -> Path:
     """content/pages/<slug>.md"""
     return _create(root, f"content/pages/{_slug(title)}.md",
                    _document(_PAGE.format(title=_yaml_text(title)), "pages"))
+
+
+def new_event(root: Path, title: str, date: dt.date) -> Path:
+    """content/events/<date>-<slug>.md, a draft."""
+    relative = f"content/events/{date.isoformat()}-{_slug(title)}.md"
+    return _create(root, relative, _EVENT.format(title=_yaml_text(title), date=date.isoformat()))
+
+
+def new_group(root: Path, title: str) -> Path:
+    """content/groups/<slug>.md, status „geplant“, a draft."""
+    return _create(root, f"content/groups/{_slug(title)}.md", _GROUP.format(title=_yaml_text(title)))
+
+
+def new_funding(root: Path, title: str, date: dt.date) -> Path:
+    """content/funding/<slug>.md, a draft."""
+    return _create(root, f"content/funding/{_slug(title)}.md",
+                   _FUNDING.format(title=_yaml_text(title), year=date.year))
+
+
+def new_document(root: Path, name: str) -> Path:
+    """Describe content/documents/<name> in content/documents.yaml (appended at the end)."""
+    name = unicodedata.normalize("NFC", Path(name).name)
+    if not (root / DOCUMENTS_DIR / name).is_file():
+        raise SiteError(f"Die Datei „{name}“ gibt es nicht in {DOCUMENTS_DIR}/.",
+                        Location(f"{DOCUMENTS_DIR}/{name}"),
+                        f"Legen Sie die Datei zuerst in den Ordner {DOCUMENTS_DIR}/.")
+    target = root / DOCUMENTS_PATH
+    text = decode_text(target.read_bytes(), DOCUMENTS_PATH) if target.is_file() else ""
+    data = parse_yaml(text, DOCUMENTS_PATH) if text else None
+    listed = data.value if data and isinstance(data.value, list) else []
+    if any(isinstance(entry, dict) and entry.get("file") == name for entry in listed):
+        raise SiteError(f"„{name}“ ist schon beschrieben.", Location(DOCUMENTS_PATH),
+                        f"Bearbeiten Sie den Eintrag in {DOCUMENTS_PATH}.")
+    stem = Path(name).stem.replace("-", " ").replace("_", " ").strip() or name
+    entry = _DOCUMENT.format(title=_yaml_text(stem[:1].upper() + stem[1:]), file=_yaml_text(name))
+    if not text:
+        text = "# Dokumente zum Herunterladen: jede Datei in content/documents/ mit Titel.\n"
+    _replace(target, text + ("" if text.endswith("\n") else "\n") + entry)
+    return target
 
 
 @dataclass(frozen=True)

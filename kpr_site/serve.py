@@ -15,11 +15,12 @@ This is the only module that imports watchdog.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import threading
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -49,7 +50,7 @@ from kpr_site.devserver import (
 )
 from kpr_site.errors import BuildFailed, SiteError, format_errors
 from kpr_site.german import counted, number
-from kpr_site.options import BuildOptions
+from kpr_site.options import BuildOptions, build_date
 
 __all__ = [
     "EVENTS_PATH",
@@ -85,6 +86,9 @@ class ServeOptions:
     120 ms (bench/bench_serve.py), well under the 300 ms target."""
     patience_seconds: float = 2.0
     """Build anyway once events have kept coming this long (e.g. a running copy)."""
+    today: dt.date | None = None
+    """A fixed build date (`--today`); None: decided anew for each rebuild (options.build_date),
+    so a preview left running past midnight moves on with the calendar."""
 
 
 def _ignore(_: str) -> None:
@@ -268,7 +272,8 @@ class Preview:
         started = time.perf_counter()
         errors: list[SiteError] = []
         try:
-            report = build_site(self.source, self.root, self._build_options)
+            options = replace(self._build_options, today=build_date(self.options.today))
+            report = build_site(self.source, self.root, options)
         except BuildFailed as exc:
             errors = exc.errors
         except SiteError as exc:

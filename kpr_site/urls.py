@@ -10,9 +10,11 @@ from kpr_site.errors import Location, SiteError
 from kpr_site.german import slugify
 
 __all__ = [
-    "FEED_URL", "GALLERY_URL", "MEMBERS_URL", "PRESS_URL", "PROJECTS_URL", "TOPICS_URL",
-    "album_url", "find_collisions", "output_file", "page_url", "press_page_url", "press_url",
-    "project_url", "topic_url", "year_url",
+    "CALENDAR_URL", "DOCUMENTS_URL", "EVENTS_URL", "FEED_URL", "FUNDING_URL", "GALLERY_URL",
+    "GROUPS_URL", "LIST_URLS", "MEMBERS_URL", "PRESS_URL", "PROJECTS_URL", "TOPICS_URL",
+    "album_url", "document_url", "event_url", "find_collisions", "funding_url", "group_url",
+    "output_file", "page_url", "press_page_url", "press_url", "project_url", "topic_url",
+    "year_url",
 ]
 
 PRESS_URL = "/presse/"
@@ -21,6 +23,14 @@ PROJECTS_URL = "/projekte/"
 TOPICS_URL = "/themen/"
 MEMBERS_URL = "/praeventionsrat/"
 GALLERY_URL = "/galerie/"
+EVENTS_URL = "/termine/"
+CALENDAR_URL = "/termine/kalender.ics"
+GROUPS_URL = "/arbeitsgruppen/"
+FUNDING_URL = "/foerderung/"
+DOCUMENTS_URL = "/dokumente/"
+LIST_URLS = {"events": EVENTS_URL, "groups": GROUPS_URL, "funding": FUNDING_URL,
+             "documents": DOCUMENTS_URL}
+"""The list page of each content type whose introduction is content/<kind>.md."""
 
 
 def press_url(date: dt.date, slug: str) -> str:
@@ -42,6 +52,24 @@ def project_url(slug: str) -> str:
 
 def page_url(slug: str) -> str:
     return f"/{slug}/"
+
+
+def event_url(day: dt.date | None, slug: str) -> str:
+    """/termine/2024/forum/; an event without a date: /termine/forum/."""
+    return f"{EVENTS_URL}{day.year}/{slug}/" if day else f"{EVENTS_URL}{slug}/"
+
+
+def group_url(slug: str) -> str:
+    return f"{GROUPS_URL}{slug}/"
+
+
+def funding_url(slug: str) -> str:
+    return f"{FUNDING_URL}{slug}/"
+
+
+def document_url(file: str) -> str:
+    """/dokumente/richtlinie.pdf: the file name is the address, so links to it stay stable."""
+    return f"{DOCUMENTS_URL}{file}"
 
 
 def topic_url(name: str) -> str:

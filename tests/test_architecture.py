@@ -19,7 +19,8 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("the package itself: its version", {"__init__"}),
     ("foundations: the error type, German language, the content model, plain-file helpers, "
      "what marks a text as unfinished",
-     {"errors", "german", "model", "cache", "options", "placeholders"}),
+     {"errors", "german", "model", "cache", "placeholders"}),
+    ("build options and the build date", {"options"}),
     ("the one walk of the site's folders (content/, templates/, gallery/), vetting each entry",
      {"inputs"}),
     ("what the last build read and wrote (a sealed file in the cache)", {"manifest"}),
@@ -28,8 +29,11 @@ LAYERS: list[tuple[str, set[str]]] = [
      {"frontmatter", "markup", "urls", "output", "images"}),
     ("the preview's HTTP server (standard library only)", {"devserver"}),
     ("on top of a parser: field validation, link resolution, the page plan, feeds",
-     {"fields", "links", "pages", "feeds"}),
-    ("site configuration, photo albums (gallery/), the Jinja renderer", {"config", "gallery", "render"}),
+     {"fields", "links", "pages", "feeds", "ical"}),
+    ("site configuration, photo albums (gallery/), the Jinja renderer, what every content "
+     "type shares", {"config", "gallery", "render", "schema"}),
+    ("the council's own content types: events, working groups, funding, documents",
+     {"events", "groups", "funding", "documents"}),
     ("loading content/ into the model", {"load"}),
     ("converting Markdown bodies", {"bodies"}),
     ("the recipe", {"build"}),

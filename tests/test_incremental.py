@@ -29,8 +29,9 @@ def _release(slug: str, day: int, body: str, tags: str = "[Jugend]") -> tuple[st
     return name, press(f"2017-03-{day:02d}", f"Meldung {slug}", body, tags=tags)
 
 
-def _clean_build(root: Path, out: Path, capsys: pytest.CaptureFixture[str]) -> dict[str, str]:
-    code = main(["build", "--source", str(root), "--out", str(out), "--no-cache"])
+def _clean_build(root: Path, out: Path, capsys: pytest.CaptureFixture[str],
+                 *args: str) -> dict[str, str]:
+    code = main(["build", "--source", str(root), "--out", str(out), "--no-cache", *args])
     capsys.readouterr()
     assert code == 0
     return tree_digest(out)
@@ -40,7 +41,7 @@ def _clean_build(root: Path, out: Path, capsys: pytest.CaptureFixture[str]) -> d
 Step = tuple[str, str, int]
 steps = st.tuples(
     st.sampled_from(["add", "edit", "retitle", "delete", "rename", "template", "config", "css",
-                     "nothing"]),
+                     "today", "nothing"]),
     st.sampled_from(SLUGS),
     st.integers(min_value=1, max_value=28),
 )
@@ -93,12 +94,30 @@ def test_incremental_build_equals_clean_build_after_any_edits(
     (root / "content" / "site.yaml").write_text(SITE_YAML, encoding="utf-8")
     name, text = _release("start", 1, "Erste Meldung.")
     (root / name).write_text(text, encoding="utf-8")
+    for name, text in _dated_content().items():  # what the build date changes
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text, encoding="utf-8")
     out, clean = root / "build", root.parent / f"{root.name}-clean"
-    assert main(["build", "--source", str(root), "--out", str(out)]) == 0
+    today = ["--today", "2017-03-01"]
+    assert main(["build", "--source", str(root), "--out", str(out), *today]) == 0
     for step in history:
         _apply(root, step)
-        assert main(["build", "--source", str(root), "--out", str(out)]) == 0, capsys.readouterr()
-        assert tree_digest(out) == _clean_build(root, clean, capsys), step
+        if step[0] == "today":
+            today = ["--today", f"2017-03-{step[2]:02d}"]
+        assert main(["build", "--source", str(root), "--out", str(out), *today]) == 0, capsys.readouterr()
+        assert tree_digest(out) == _clean_build(root, clean, capsys, *today), step
+
+
+def _dated_content() -> dict[str, str]:
+    """An event, a call, a release that expires and one published later, all in March 2017."""
+    return {
+        "content/events/2017-03-10-forum.md": "---\ntitle: Forum\nstart: 2017-03-10T18:00\n---\n",
+        "content/funding/kleinprojekte.md": (
+            "---\ntitle: Kleinprojekte\nfunder: Land\ncalls:\n  - title: Aufruf\n"
+            "    deadline: 2017-03-15\n---\n"),
+        "content/press/2017-02-01-alt.md": press("2017-02-01", "Alt", expires="2017-03-20"),
+        "content/press/2017-02-02-spaeter.md": press("2017-02-02", "Später", publish="2017-03-05"),
+    }
 
 
 def _site_with_posts(make_site, count: int = 12) -> Path:  # type: ignore[no-untyped-def]

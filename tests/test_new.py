@@ -189,3 +189,53 @@ def test_new_album_needs_a_folder_with_photos(
     root = make_site(files)  # type: ignore[arg-type]
     assert new(root, "album", "fest") == 1
     assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("kind", "path", "attribute"), [
+    ("event", "content/events/2024-06-03-fachtag-jugend.md", "events"),
+    ("group", "content/groups/fachtag-jugend.md", "groups"),
+    ("funding", "content/funding/fachtag-jugend.md", "funding"),
+])
+def test_new_event_group_and_funding_start_as_drafts_that_load(
+    make_site: MakeSite, capsys: pytest.CaptureFixture[str], kind: str, path: str, attribute: str
+) -> None:
+    root = make_site({})
+    assert new(root, kind, "Fachtag Jugend", "--date", "2024-06-03") == 0
+    assert "Angelegt als Entwurf (draft: true)" in capsys.readouterr().err
+    assert (root / path).is_file()
+    assert load_site(root).errors == []
+    loaded = load_site(root, drafts=True)
+    assert loaded.errors == []
+    assert loaded.site is not None
+    (item,) = getattr(loaded.site, attribute)
+    assert (item.title, item.draft) == ("Fachtag Jugend", True)
+    if kind == "event":
+        assert item.start == dt.date(2024, 6, 3)
+
+
+def test_new_document_describes_a_file_and_the_site_builds(make_site: MakeSite, build) -> None:  # type: ignore[no-untyped-def]
+    root = make_site({"content/documents/richtlinie-2024.pdf": b"%PDF-1.4 x",
+                      "content/documents/formular.odt": b"odt"})
+    assert new(root, "document", "richtlinie-2024.pdf") == 0
+    assert new(root, "document", "formular.odt") == 0
+    loaded = load_site(root)
+    assert loaded.errors == []
+    assert loaded.site is not None
+    assert [(d.title, d.file, d.accessible) for d in loaded.site.documents] == [
+        ("Richtlinie 2024", "richtlinie-2024.pdf", False), ("Formular", "formular.odt", False)]
+    assert build(root)[0] == 0
+    assert (root / "build/dokumente/formular.odt").read_bytes() == b"odt"
+
+
+def test_new_document_refuses_a_missing_or_described_file(
+    make_site: MakeSite, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = make_site({"content/documents/a.pdf": b"%PDF"})
+    assert new(root, "document", "b.pdf") == 1
+    assert "content/documents/b.pdf: Die Datei „b.pdf“ gibt es nicht in content/documents/." in (
+        capsys.readouterr().err)
+    assert new(root, "document", "a.pdf") == 0
+    before = (root / "content/documents.yaml").read_bytes()
+    assert new(root, "document", "a.pdf") == 1
+    assert "„a.pdf“ ist schon beschrieben." in capsys.readouterr().err
+    assert (root / "content/documents.yaml").read_bytes() == before

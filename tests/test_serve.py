@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import errno
 import html
 import http.client
@@ -382,3 +383,13 @@ def _start_cli(site: Path, tmp_path: Path, *args: str) -> subprocess.Popen[str]:
         [sys.executable, "-m", "kpr_site", "serve", "--source", str(site), "--port", "0",
          "--cache-dir", str(tmp_path / "cli-cache"), *args],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, encoding="utf-8")
+
+
+def test_preview_serves_calendars_and_uses_a_fixed_build_date(make_site: MakeSite, tmp_path: Path) -> None:
+    root = make_site({"content/events/2024-06-03-forum.md": "---\ntitle: Forum\nstart: 2024-06-03\n---\n"})
+    options = ServeOptions(port=0, cache_dir=tmp_path / "cache", today=dt.date(2024, 6, 4))
+    with Preview(root, options) as server:
+        status, headers, body = request(server, "/termine/kalender.ics")
+        assert (status, headers["Content-Type"]) == (200, "text/calendar; charset=utf-8")
+        assert b"DTSTAMP:20240604T000000Z" in body
+        assert "Vergangene Termine" in request(server, "/termine/")[2].decode()

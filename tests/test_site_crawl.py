@@ -109,9 +109,12 @@ def loads(tag: str, attribute: str, attrs_rel: str) -> bool:
 
 def test_shipped_site_has_the_pages_of_issue_2(site):
     expected = ["/", "/presse/", "/presse/2017/", "/projekte/", "/themen/", "/praeventionsrat/",
-                "/koordinierung/", "/foerderung/", "/praeventionsforum/", "/kontakt/", "/impressum/",
+                "/koordinierung/", "/foerderung/", "/kontakt/", "/impressum/",
                 "/datenschutz/", "/barrierefreiheit/", "/leichte-sprache/", "/404.html",
                 "/presse/feed.xml", "/sitemap.xml", "/robots.txt"]
+    expected += ["/termine/", "/termine/praeventionsforum/", "/arbeitsgruppen/",  # issue 11
+                 "/foerderung/foerderprogramm-land/", "/foerderung/foerderprogramm-bund/",
+                 "/foerderung/mikroprojekte/", "/dokumente/", "/gebaerdensprache/"]
     home = site.out / "index.html"
     assert [url for url in expected if not site.target(home, site.base_path + url[1:]).is_file()] == []
     assert list(site.out.glob("presse/2017/*/index.html"))
@@ -279,3 +282,34 @@ def test_every_page_carries_the_content_security_policy_before_anything_it_gover
         if [p for _, p in policies] != [META_CONTENT_SECURITY_POLICY] or policies[0][0] > first_load:
             wrong[page.relative_to(site.out).as_posix()] = policies
     assert wrong == {}
+
+
+def test_home_page_and_every_footer_link_leichte_sprache_and_gebaerdensprache(site):
+    """BITV 2.0 § 4: explanations in Leichte Sprache and Deutsche Gebärdensprache, reachable
+    from the home page; the footer of every page links them too."""
+    easy = {site.base_path + "leichte-sprache/", site.base_path + "gebaerdensprache/"}
+    home = site.pages[site.out / "index.html"]
+    assert easy <= set(home.hrefs())
+    assert [page for page, facts in site.pages.items() if not easy <= set(facts.hrefs())] == []
+    dgs = site.pages[site.out / "gebaerdensprache/index.html"]
+    assert "[Vom Landkreis zu bestätigen: Video in Deutscher Gebärdensprache" in " ".join(dgs.text("p"))
+    assert dgs.attrs("video") == [] and dgs.attrs("iframe") == []  # nothing invented or embedded
+
+
+def test_shipped_funding_uses_the_amounts_of_the_text_and_invents_none(site):
+    intro = " ".join(site.pages[site.out / "foerderung/index.html"].text("td"))
+    assert "1.000 €" in intro and "15.000 €" in intro
+    for slug in ("foerderprogramm-land", "foerderprogramm-bund", "mikroprojekte"):
+        facts = site.pages[site.out / f"foerderung/{slug}/index.html"]
+        amount = dict(zip(facts.text("dt"), facts.text("dd"), strict=False))["Förderung bis zu"]
+        assert amount.startswith("[Vom Landkreis zu bestätigen:"), (slug, amount)
+    richtlinie = site.pages[site.out / "foerderung/mikroprojekte/index.html"]
+    assert any(text.startswith("Richtlinie des Landesrates für Kriminalitätsvorbeugung: [Vom Landkreis")
+               for text in richtlinie.text("li"))
+
+
+def test_shipped_praeventionsforum_has_no_invented_date(site):
+    assert not list(site.out.glob("termine/*/*/index.html"))  # no dated event in the shipped text
+    forum = site.pages[site.out / "termine/praeventionsforum/index.html"]
+    facts = dict(zip(forum.text("dt"), forum.text("dd"), strict=False))
+    assert facts["Wann"].startswith("Einmal im Jahr. [Vom Landkreis zu bestätigen:")
