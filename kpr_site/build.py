@@ -1,4 +1,16 @@
-"""The recipe: load → convert → plan → (stop on errors) → render and write → swap in."""
+"""The recipe: load → convert → plan → (stop on errors) → images → hand the site to a sink.
+
+`build`, `check` and `serve` run this one recipe (`run`); they differ only in the sink that
+receives the result and in how they treat errors:
+
+* `StagingSink` (`kpr-site build`, and `serve` into its preview folder) stops at the first
+  stage with errors — before any image is made or anything visible is written — then fills a
+  staging folder beside the output, reusing unchanged pages, and swaps it in.
+* `CheckSink` (`kpr-site check`) goes on past errors to collect every one, renders every page
+  for a visitor that only looks, and writes nothing but the caches.
+
+Each stage returns a frozen record (kpr_site.stages); the report is computed from them.
+"""
 
 from __future__ import annotations
 
@@ -7,57 +19,79 @@ import functools
 import os
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import ParamSpec, TypeVar
+from typing import ParamSpec, Protocol, TypeVar
 
-from kpr_site.bodies import ConvertedBodies, convert_sources, resolve_bodies
-from kpr_site.cache import JsonCache, PackCache, PackFolder, code_version
-from kpr_site.documents import DOCUMENTS_PATH
+from kpr_site.cache import CacheLayout
 from kpr_site.errors import BuildFailed, Location, SiteError, file_error
-from kpr_site.feeds import atom_feed, robots_txt, sitemap
-from kpr_site.gallery import referenced_images
-from kpr_site.ical import calendar_files
-from kpr_site.images import (
-    IMAGES_URL,
-    ImagePlan,
-    ImageSettings,
-    Unwritable,
-    derivative_file,
-    make_images,
-    picture_html,
-    plan_images,
-)
-from kpr_site.links import LinkResolver
-from kpr_site.load import MEMBERS_PATH, LoadResult, load_site, unused_files
-from kpr_site.manifest import (
-    Manifest,
-    OutputRecord,
-    fingerprint_inputs,
-    load_manifest,
-    manifest_path,
-)
-from kpr_site.markup import LazyBody, Link
-from kpr_site.model import Event, FundingProgramme, Group, ListIntro, Page, PressRelease, Project, Site
+from kpr_site.manifest import Manifest, OutputRecord, fingerprint_inputs, load_manifest
+from kpr_site.markup import LazyBody
+from kpr_site.model import Site
 from kpr_site.options import BuildOptions, settings_key
 from kpr_site.output import Staging, build_lock, check_output_dir
-from kpr_site.pages import PageSpec, page_globals, plan_pages
+from kpr_site.pages import PageSpec
 from kpr_site.parallel import default_jobs, map_ranges
-from kpr_site.placeholders import count_markers
-from kpr_site.render import Assets, Renderer, collect_assets
-from kpr_site.urls import FEED_URL, MEMBERS_URL, document_url, find_collisions, output_file
+from kpr_site.stages import (
+    Converted,
+    Loaded,
+    Made,
+    Plan,
+    convert_stage,
+    extra_files,
+    image_stage,
+    load_stage,
+    plan_stage,
+)
+from kpr_site.urls import output_file
 
 __all__ = [
-    "BuildOptions", "BuildReport", "DryRun", "Prepared", "build_site", "dry_run", "prepare",
+    "BuildOptions", "BuildReport", "CheckSink", "DryRun", "StagingSink", "build_site", "dry_run",
+    "run",
 ]
 
 P = ParamSpec("P")
 R = TypeVar("R")
 
 
-@dataclass
+@dataclass(frozen=True)
+class Written:
+    """What a sink did with the planned site."""
+
+    files: int = 0
+    written: int = 0
+    unchanged: int = 0
+    rendered: int = 0
+    errors: tuple[SiteError, ...] = ()
+    damaged: int = 0
+    """Damaged cache entries met while rendering (converted bodies, compiled templates)."""
+
+
+class Sink(Protocol):
+    """Where the recipe's result goes."""
+
+    keep_going: bool
+    """Collect every error of every stage (check) instead of stopping at the first stage
+    with errors (build)."""
+    hash_files: bool
+    """Hash the content files while reading them (a first build's manifest needs it)."""
+    damaged: int
+    """Damaged cache entries the sink found itself (a damaged manifest)."""
+
+    def session(self) -> contextlib.AbstractContextManager[Callable[[], Path]]:
+        """Around making images and writing: gives a maker of spare folders for photos the
+        image cache cannot take."""
+        ...
+
+    def write(self, source: Path, loaded: Loaded, plan: Plan, made: Made, jobs: int) -> Written:
+        ...
+
+
+@dataclass(frozen=True)
 class BuildReport:
+    """What a run did, computed from its stages."""
+
     pages: int = 0
     files: int = 0
     written: int = 0
@@ -65,7 +99,7 @@ class BuildReport:
     converted: int = 0
     rendered: int = 0
     seconds: float = 0.0
-    warnings: list[SiteError] = field(default_factory=list)
+    warnings: tuple[SiteError, ...] = ()
     images_made: int = 0
     """Photos whose derivatives were made in this build."""
     images_cached: int = 0
@@ -77,9 +111,225 @@ class BuildReport:
     """Cache entries found damaged, ignored and recomputed (one warning says so)."""
 
 
+@dataclass(frozen=True)
+class RunResult:
+    report: BuildReport
+    plan: Plan | None
+    errors: tuple[SiteError, ...]
+    """Every error found (a sink that stops raised BuildFailed instead)."""
+
+
+def run(source: Path, options: BuildOptions, sink: Sink) -> RunResult:
+    """The one recipe of build, check and serve."""
+    started = time.perf_counter()
+    caches = CacheLayout(options.cache_root(source) if options.use_cache else None)
+    loaded = load_stage(source, options, caches, sink.hash_files)
+    converted = convert_stage(loaded, options, caches)
+    plan = plan_stage(source, options, caches, loaded, converted)
+    errors = list(plan.errors if plan else loaded.errors)
+    _stop_unless(sink, errors)
+    if plan is None:
+        return RunResult(_report(started, caches, sink, loaded, converted), None, tuple(errors))
+    with sink.session() as spare:
+        made = image_stage(source, options, caches, plan, spare)
+        errors += made.errors
+        _stop_unless(sink, errors)
+        written = sink.write(source, loaded, plan, made, options.jobs or default_jobs())
+    errors += _beyond(written.errors, errors)
+    report = _report(started, caches, sink, loaded, converted, plan, made, written)
+    return RunResult(report, plan, tuple(errors))
+
+
+def _stop_unless(sink: Sink, errors: list[SiteError]) -> None:
+    if errors and not sink.keep_going:
+        raise BuildFailed(errors)
+
+
+def _beyond(render_errors: Sequence[SiteError], known: list[SiteError]) -> list[SiteError]:
+    """Template errors, each once, leaving out pages that fail because of a photo whose own
+    error is reported already."""
+    places = {e.location.path for e in known if e.location}
+    return _unique([e for e in render_errors if not (e.location and e.location.path in places)])
+
+
+def _report(
+    started: float, caches: CacheLayout, sink: Sink, loaded: Loaded, converted: Converted,
+    plan: Plan | None = None, made: Made | None = None, written: Written | None = None,
+) -> BuildReport:
+    made = made or Made((), (), (), 0, 0, 0.0, 0)
+    written = written or Written()
+    damaged = (sink.damaged + loaded.damaged + converted.damaged + made.damaged + written.damaged
+               + (plan.damaged if plan else 0))
+    warnings = (*(plan.warnings if plan else ()), *made.warnings)
+    if damaged:
+        warnings += (_damaged_cache(caches),)
+    return BuildReport(
+        pages=len(plan.specs) if plan else 0, files=written.files, written=written.written,
+        unchanged=written.unchanged, converted=converted.bodies.count, rendered=written.rendered,
+        seconds=time.perf_counter() - started, warnings=warnings, images_made=made.made,
+        images_cached=made.cached, image_seconds=(plan.seconds if plan else 0.0) + made.seconds,
+        placeholders=loaded.placeholders, damaged=damaged)
+
+
+def _damaged_cache(caches: CacheLayout) -> SiteError:
+    """One warning for all damage found in the cache during a run."""
+    return SiteError(
+        "Der Zwischenspeicher war beschädigt; die betroffenen Einträge wurden ignoriert und "
+        "neu berechnet.", Location(str(caches.root)),
+        "Die Ausgabe ist trotzdem korrekt. Tritt das öfter auf, prüfen Sie den Datenträger.",
+        severity="warning")
+
+
+# ---------- the sinks ----------
+
+
+class StagingSink:
+    """`kpr-site build`: a staging folder beside `out`, swapped in when complete; unchanged
+    pages are taken over from the last build (its manifest says which)."""
+
+    keep_going = False
+
+    def __init__(self, source: Path, out: Path, options: BuildOptions,
+                 previous: Manifest | None = None) -> None:
+        self.out = out
+        self.manifest_file = CacheLayout(
+            options.cache_root(source) if options.use_cache else None).manifest(out)
+        if previous is None:
+            previous = load_manifest(self.manifest_file) if self.manifest_file else Manifest()
+        self.old = previous
+        self.settings = settings_key(source, out, options)
+        self.started_ns = time.time_ns()
+        # A first build hashes while reading; later ones hash only what changed, after loading.
+        self.hash_files = not previous.inputs
+        self.damaged = int(previous.damaged)
+        check_output_dir(out)
+
+    @contextlib.contextmanager
+    def session(self) -> Iterator[Callable[[], Path]]:
+        with build_lock(self.out), contextlib.ExitStack() as stack:
+
+            def spare() -> Path:  # a private folder beside the output: hard links work there
+                return Path(stack.enter_context(tempfile.TemporaryDirectory(
+                    dir=self.out.parent, prefix=f".{self.out.name}.images-",
+                    ignore_cleanup_errors=True)))
+
+            yield spare
+
+    def write(self, source: Path, loaded: Loaded, plan: Plan, made: Made, jobs: int) -> Written:
+        # After loading, so the content files' hashes are those of the bytes just built from.
+        inputs = fingerprint_inputs(source, self.old.inputs, self.old.started_ns, loaded.hashes)
+        staging = Staging(self.out)
+        try:
+            outputs, written = _fill(staging, self.out, self.old, plan, source, made, jobs)
+            staging.commit()
+        except BaseException:
+            staging.discard()
+            raise
+        # After the swap nothing may fail the build: saving the manifest never raises.
+        if self.manifest_file is not None:
+            Manifest(self.settings, self.started_ns, inputs, outputs).save(self.manifest_file)
+        return written
+
+
+def _fill(
+    staging: Staging, out: Path, old: Manifest, plan: Plan, source: Path, made: Made, jobs: int,
+) -> tuple[dict[str, OutputRecord], Written]:
+    """Fill the staging folder: unchanged pages reused, the rest rendered (in workers), then
+    the extra files and the image derivatives (hard-linked from the cache)."""
+    keys: dict[str, str] = {}
+    reused: dict[str, OutputRecord] = {}  # still as the old manifest recorded them
+    todo: list[tuple[PageSpec, PurePosixPath]] = []
+    for spec in plan.specs:
+        rel = output_file(spec.url)
+        keys[str(rel)] = key = plan.renderer.page_key(spec)
+        if old.output_unchanged(out, str(rel), key):
+            staging.reuse(rel)
+            reused[str(rel)] = old.outputs[str(rel)]
+        else:
+            todo.append((spec, rel))
+    staging.expect(str(rel) for _, rel in todo)  # workers write them
+    errors, damaged = _render_pages(staging.write, plan, todo, jobs)
+    if errors:
+        raise BuildFailed(_unique(errors))
+    for rel, data in extra_files(source, plan):
+        staging.write(rel, data)
+        keys.setdefault(str(rel), "")
+    for rel, file in made.files:
+        staging.link_file(rel, file)
+        keys.setdefault(str(rel), "")
+    staging.prune()
+    fresh = staging.records(keys, skip=reused.keys())
+    unchanged = len(reused) + staging.count_unchanged(fresh)
+    outputs = dict(sorted({**reused, **fresh}.items()))
+    return outputs, Written(len(outputs), len(outputs) - unchanged, unchanged, len(todo), (), damaged)
+
+
+def _render_pages(
+    write: Callable[[PurePosixPath, bytes], None], plan: Plan,
+    todo: Sequence[tuple[PageSpec, PurePosixPath]], jobs: int,
+) -> tuple[list[SiteError], int]:
+    """Render pages and hand each to `write` (in worker processes for many pages); returns
+    template errors and the damaged cache entries rendering met (converted bodies read from
+    their packs, compiled templates)."""
+    parent = os.getpid()
+
+    def damaged() -> int:
+        return plan.renderer.damaged_cache_entries + plan.packs.damaged
+
+    def work(start: int, stop: int) -> tuple[list[SiteError], int]:
+        errors, before = [], damaged()
+        for spec, rel in todo[start:stop]:
+            try:
+                write(rel, plan.renderer.render(spec))
+            except SiteError as exc:
+                errors.append(exc)
+        # A worker's counts die with it: send them back (in this process they are counted).
+        return errors, (damaged() - before if os.getpid() != parent else 0)
+
+    chunks = map_ranges(work, len(todo), jobs)
+    return [e for errors, _ in chunks for e in errors], damaged() + sum(n for _, n in chunks)
+
+
+class CheckSink:
+    """`kpr-site check`: every page rendered for `visit`, every error collected, nothing
+    written but the caches."""
+
+    keep_going = True
+    hash_files = False
+    damaged = 0
+
+    def __init__(self, visit: Callable[[PurePosixPath, bytes], None]) -> None:
+        self.visit = visit
+
+    @contextlib.contextmanager
+    def session(self) -> Iterator[Callable[[], Path]]:
+        with contextlib.ExitStack() as stack:
+            yield lambda: Path(stack.enter_context(tempfile.TemporaryDirectory(
+                ignore_cleanup_errors=True)))
+
+    def write(self, source: Path, loaded: Loaded, plan: Plan, made: Made, jobs: int) -> Written:
+        todo = [(spec, output_file(spec.url)) for spec in plan.specs]
+        errors, damaged = _render_pages(self.visit, plan, todo, 1)
+        for path, data in extra_files(source, plan):
+            self.visit(path, data)
+        return Written(rendered=len(todo), errors=tuple(errors), damaged=damaged)
+
+
+def _unique(errors: list[SiteError]) -> list[SiteError]:
+    """One template typo fails every page that uses it; report it once."""
+    seen: dict[tuple[str, int, str], SiteError] = {}
+    for error in errors:
+        key = (str(error.location), 0, error.message.split(": ", 1)[-1])
+        seen.setdefault(key, error)
+    return list(seen.values())
+
+
+# ---------- the entry points ----------
+
+
 def _faults_as_errors(function: Callable[P, R]) -> Callable[P, R]:
     """The one boundary for faults of the file system (full, read-only, no permission …):
-    they leave a build as a BuildFailed with a German message naming the path, like every
+    they leave a run as a BuildFailed with a German message naming the path, like every
     other error, and the CLI shows them the same way."""
 
     @functools.wraps(function)
@@ -93,360 +343,18 @@ def _faults_as_errors(function: Callable[P, R]) -> Callable[P, R]:
 
 
 @_faults_as_errors
-def build_site(source: Path, out: Path, options: BuildOptions | None = None) -> BuildReport:
+def build_site(source: Path, out: Path, options: BuildOptions | None = None,
+               previous: Manifest | None = None) -> BuildReport:
     """Build the site from `source` into `out`. Raises BuildFailed with every error found,
-    a fault of the file system included; the previous output is then untouched."""
+    a fault of the file system included; the previous output is then untouched. `previous`
+    is the manifest of the last build if the caller has read it already."""
     options = options or BuildOptions()
-    started = time.perf_counter()
-    started_ns = time.time_ns()
-    cache_dir = options.cache_root(source)
-    report = BuildReport()
-    manifest_file = manifest_path(cache_dir, out)
-    old = load_manifest(manifest_file) if options.use_cache else Manifest()
-    # A first build hashes while reading; later ones hash only what changed, after loading.
-    prepared = prepare(source, options, report, hash_files=not old.inputs)
-    site, bodies, images = prepared.site, prepared.bodies, prepared.images
-    if site is None or prepared.errors:
-        raise BuildFailed(prepared.errors)
-    # After loading, so the content files' hashes are those of the bytes just built from.
-    inputs = fingerprint_inputs(source, old.inputs, old.started_ns, prepared.hashes)
-    check_output_dir(out)
-    specs = plan_pages(site, bodies)
-    errors = find_collisions(_claims(site, specs))
-    if errors:
-        raise BuildFailed(errors)
-    renderer, assets = _renderer(source, site, images, options)
-    renderer.load_templates({spec.template for spec in specs})
-    report.damaged += old.damaged
-    with build_lock(out), contextlib.ExitStack() as stack:
-
-        def spare() -> Path:  # a private folder beside the output: hard links work there
-            return Path(stack.enter_context(tempfile.TemporaryDirectory(
-                dir=out.parent, prefix=f".{out.name}.images-", ignore_cleanup_errors=True)))
-
-        folder, fallback = (cache_dir / "images", spare) if options.use_cache else (spare(), None)
-        folders, errors = _make_derivatives(source, images, folder, fallback, options, report)
-        if errors:
-            raise BuildFailed(errors)
-        outputs = _write(out, old, specs, _extra_files(source, site, bodies, specs, assets), renderer,
-                         options.jobs or default_jobs(), report, _derivatives(images, folders),
-                         prepared.markdown)
-        # After the swap nothing may fail the build: saving the manifest never raises.
-        if options.use_cache:
-            Manifest(settings_key(source, out, options), started_ns, inputs, outputs).save(
-                manifest_file)
-    _warn_if_damaged(report, cache_dir)
-    report.pages = len(specs)
-    report.seconds = time.perf_counter() - started
-    return report
+    return run(source, options, StagingSink(source, out, options, previous)).report
 
 
-def _warn_if_damaged(report: BuildReport, cache_dir: Path) -> None:
-    """One warning for all damage found in the cache during a build."""
-    if report.damaged:
-        report.warnings.append(SiteError(
-            "Der Zwischenspeicher war beschädigt; die betroffenen Einträge wurden ignoriert und "
-            "neu berechnet.", Location(str(cache_dir)),
-            "Die Ausgabe ist trotzdem korrekt. Tritt das öfter auf, prüfen Sie den Datenträger.",
-            severity="warning"))
-
-
-def _make_derivatives(
-    source: Path, images: dict[str, ImagePlan], folder: Path, spare: Callable[[], Path] | None,
-    options: BuildOptions, report: BuildReport,
-) -> tuple[dict[str, Path], list[SiteError]]:
-    """Make the derivatives that `folder` lacks. Photos the image cache cannot take — full or
-    read-only — are made in `spare()` instead (a cache that cannot be written only costs
-    speed); without `spare` that is an error. Returns each photo's folder (by content hash)
-    and the errors."""
-    plans = list(images.values())
-    jobs = options.jobs or default_jobs()
-    made = make_images(source, plans, folder, ImageSettings(), jobs, options.progress)
-    report.images_made, report.images_cached = made.made, made.cached
-    report.image_seconds += made.seconds
-    report.damaged += made.damaged
-    folders = {plan.digest: folder for plan in plans}
-    errors = list(made.errors)
-    if made.unwritable:
-        if spare is None:
-            raise made.unwritable[0].error()
-        elsewhere = spare()
-        again = make_images(source, [u.plan for u in made.unwritable], elsewhere,
-                            ImageSettings(), jobs, options.progress)
-        if again.unwritable:
-            raise again.unwritable[0].error()
-        report.images_made += again.made
-        report.image_seconds += again.seconds
-        errors += again.errors
-        folders.update({u.plan.digest: elsewhere for u in made.unwritable})
-        report.warnings.append(_unwritable_cache(folder, made.unwritable[0]))
-    return folders, errors
-
-
-def _unwritable_cache(folder: Path, first: Unwritable) -> SiteError:
-    reason = file_error(first.error())
-    return SiteError(
-        "Fotos konnten nicht im Zwischenspeicher abgelegt werden: " + reason.message,
-        Location(str(folder)), "Sie wurden für diesen Build in einem temporären Ordner erzeugt und "
-        "müssen beim nächsten Build erneut erzeugt werden. " + (reason.hint or ""),
-        severity="warning")
-
-
-def _renderer(
-    source: Path, site: Site, images: dict[str, ImagePlan], options: BuildOptions
-) -> tuple[Renderer, Assets]:
-    """The Jinja renderer for this site, its compiled templates cached in .cache/jinja."""
-    assets = collect_assets(source)
-    jinja_cache = options.cache_root(source) / "jinja" if options.use_cache else None
-    return Renderer(source, site.config, assets, page_globals(site), jinja_cache, images), assets
-
-
-@dataclass
-class Prepared:
-    """Everything loaded, converted and planned, before anything is rendered."""
-
-    site: Site | None
-    bodies: dict[str, LazyBody]
-    errors: list[SiteError]
-    images: dict[str, ImagePlan]
-    """The derivatives planned for every image the site uses, by source path."""
-    hashes: dict[str, str]
-    """SHA-256 of the content files as they were read (when asked for)."""
-    markdown: PackFolder
-    """The cache of converted bodies, read again as pages are rendered."""
-
-
-def prepare(
-    source: Path, options: BuildOptions, report: BuildReport, hash_files: bool = False
-) -> Prepared:
-    """Load and convert everything and plan the images; all errors collected, nothing written.
-    `hash_files` also returns the content files' SHA-256 (for a first build's manifest)."""
-    loaded = _load(source, options, report, hash_files)
-    site = loaded.site
-    if site is not None and options.base_url:
-        site = replace(site, config=replace(site.config, base_url=options.base_url))
-    converted, cache = _convert(loaded, source, options, report)
-    if site is None:
-        return Prepared(None, {}, loaded.errors, {}, loaded.hashes or {}, cache)
-    # The intro is Markdown and so one of the sources: count it there only.
-    report.placeholders = count_markers(replace(site, config=replace(site.config, intro="")),
-                                        [text.body for text in loaded.sources.values()])
-    links = [link for done in converted.converted.values() for link in done.links]
-    planning = time.perf_counter()
-    images, image_errors = _plan_images(source, site, links, options, report)
-    report.image_seconds = time.perf_counter() - planning
-    failed = {e.location.path for e in image_errors if e.location}
-    # Only now is it known which photos beside the texts are published.
-    report.warnings += unused_files(source, images.keys() | failed)
-    base = site.config.base_path
-    documents = {d.source_path: d for d in site.documents if d.file}
-    resolver = LinkResolver(source, _source_urls(site), base, *_image_hooks(images, failed, base),
-                            documents=documents, scheduled=loaded.scheduled)
-    bodies, link_errors = resolve_bodies(loaded.sources, converted, cache, resolver)
-    return Prepared(site, bodies, loaded.errors + image_errors + link_errors, images,
-                    loaded.hashes or {}, cache)
-
-
-def _load(
-    source: Path, options: BuildOptions, report: BuildReport, hash_files: bool
-) -> LoadResult:
-    memo_file = options.cache_root(source) / "frontmatter.json" if options.use_cache else None
-    memo = PackCache(memo_file, code_version())
-    loaded = load_site(source, drafts=options.drafts, memo=memo, hash_files=hash_files,
-                       today=options.today)
-    memo.save()
-    report.damaged += memo.damaged
-    return loaded
-
-
-def _convert(
-    loaded: LoadResult, source: Path, options: BuildOptions, report: BuildReport
-) -> tuple[ConvertedBodies, PackFolder]:
-    cache_dir = options.cache_root(source) / "markdown"
-    cache = PackFolder(cache_dir if options.use_cache else None)
-    meta_file = options.cache_root(source) / "bodies.json" if options.use_cache else None
-    meta = PackCache(meta_file, code_version())
-    converted = convert_sources(loaded.sources.values(), cache, meta, options.jobs or default_jobs())
-    report.converted = converted.count
-    report.damaged += meta.damaged  # the HTML cache's count comes after rendering, which reads it
-    return converted, cache
-
-
-# Markdown images sit in .prose, at most 42rem wide (site.css --measure).
-_BODY_IMAGE_SIZES = "(min-width: 45rem) 42rem, 100vw"
-
-
-def _plan_images(
-    source: Path, site: Site, links: list[Link], options: BuildOptions, report: BuildReport
-) -> tuple[dict[str, ImagePlan], list[SiteError]]:
-    paths, errors = referenced_images(source, site, links)
-    memo = JsonCache(options.cache_root(source) / "images" / "index" if options.use_cache else None)
-    plans, found = plan_images(source, paths, memo, ImageSettings())
-    report.damaged += memo.damaged
-    return plans, errors + found
-
-
-def _image_hooks(
-    images: dict[str, ImagePlan], failed: set[str], base_path: str
-) -> tuple[Callable[[str], str | None], Callable[[str, str], str | None]]:
-    """For LinkResolver: a link to a photo reaches its largest JPEG; a Markdown image of a
-    photo becomes its <picture>. A photo that failed has its own error already."""
-
-    def href(url: str) -> str:
-        return base_path.rstrip("/") + url
-
-    def asset_url(target: str) -> str | None:
-        if target in failed:
-            return "#"
-        return href(images[target].largest.url) if target in images else None
-
-    def picture(target: str, alt: str) -> str | None:
-        plan = images.get(target)
-        return picture_html(plan, alt, _BODY_IMAGE_SIZES, href) if plan else None
-
-    return asset_url, picture
-
-
-def _derivatives(
-    images: dict[str, ImagePlan], folders: Mapping[str, Path]
-) -> Iterator[tuple[PurePosixPath, Path]]:
-    """Each derivative's output path and file, from the folder its photo was made in."""
-    names = sorted({(d.name, plan.digest) for plan in images.values() for d in plan.derivatives})
-    for name, digest in names:
-        yield output_file(IMAGES_URL + name), derivative_file(folders[digest], name)
-
-
-def _source_urls(site: Site) -> dict[str, str]:
-    items: tuple[PressRelease | Project | Page | Event | Group | FundingProgramme | ListIntro, ...] = (
-        *site.press, *site.projects, *site.pages, *site.events, *site.groups, *site.funding,
-        *site.intros)
-    urls = {item.path: item.url for item in items}
-    urls["content/site.yaml"] = "/"
-    urls[MEMBERS_PATH] = MEMBERS_URL
-    return urls
-
-
-def _claims(site: Site, specs: list[PageSpec]) -> Iterator[tuple[str, str]]:
-    for spec in specs:
-        yield spec.url, spec.source
-    for url in (FEED_URL, "/sitemap.xml", "/robots.txt"):
-        yield url, "(Generator)"
-    for url, _ in calendar_files(site):
-        yield url, "(Kalender)"
-    for document in site.documents:
-        if document.file:
-            yield document_url(document.file), DOCUMENTS_PATH
-
-
-def _extra_files(
-    source: Path, site: Site, bodies: Mapping[str, LazyBody], specs: list[PageSpec],
-    assets: Assets,
-) -> Iterator[tuple[PurePosixPath, bytes]]:
-    """Feed, sitemap, robots.txt, calendars, documents and static files: compared by bytes."""
-    yield output_file(FEED_URL), atom_feed(site, bodies)
-    yield output_file("/sitemap.xml"), sitemap(site, (s.url for s in specs if s.indexed))
-    yield output_file("/robots.txt"), robots_txt(site)
-    for url, data in calendar_files(site):
-        yield output_file(url), data
-    for document in site.documents:
-        if document.file:  # one at a time: at most documents.MAX_BYTES in memory
-            yield output_file(document_url(document.file)), (source / document.source_path).read_bytes()
-    for site_path, data in assets.files.values():
-        yield output_file(site_path), data
-
-
-def _write(
-    out: Path, old: Manifest, specs: list[PageSpec],
-    extra: Iterator[tuple[PurePosixPath, bytes]], renderer: Renderer, jobs: int,
-    report: BuildReport, linked: Iterable[tuple[PurePosixPath, Path]],
-    markdown: PackFolder,
-) -> dict[str, OutputRecord]:
-    """Fill a staging folder, reusing pages whose inputs did not change; swap it in. If
-    anything fails, the staging folder is removed and the output stays as it was."""
-    staging = Staging(out)
-    try:
-        return _fill_and_swap(staging, out, old, specs, extra, renderer, jobs, report, linked,
-                              markdown)
-    except BaseException:
-        staging.discard()
-        raise
-
-
-def _fill_and_swap(
-    staging: Staging, out: Path, old: Manifest, specs: list[PageSpec],
-    extra: Iterator[tuple[PurePosixPath, bytes]], renderer: Renderer, jobs: int,
-    report: BuildReport, linked: Iterable[tuple[PurePosixPath, Path]], markdown: PackFolder,
-) -> dict[str, OutputRecord]:
-    keys: dict[str, str] = {}
-    reused: dict[str, OutputRecord] = {}  # still as the old manifest recorded them
-    todo: list[tuple[PageSpec, PurePosixPath]] = []
-    for spec in specs:
-        rel = output_file(spec.url)
-        keys[str(rel)] = key = renderer.page_key(spec)
-        if old.output_unchanged(out, str(rel), key):
-            staging.reuse(rel)
-            reused[str(rel)] = old.outputs[str(rel)]
-        else:
-            todo.append((spec, rel))
-    staging.paths.update(str(rel) for _, rel in todo)  # workers write them; we must know
-    errors = _render_pages(staging, renderer, todo, jobs, markdown, report)
-    if errors:
-        raise BuildFailed(_unique(errors))
-    for rel, data in extra:
-        staging.write(rel, data)
-        keys.setdefault(str(rel), "")
-    for rel, file in linked:  # image derivatives, hard-linked from the cache
-        staging.link_file(rel, file)
-        keys.setdefault(str(rel), "")
-    staging.prune()
-    fresh = staging.records(keys, skip=reused.keys())
-    report.unchanged = len(reused) + staging.count_unchanged(fresh)
-    outputs = dict(sorted({**reused, **fresh}.items()))
-    report.written = len(outputs) - report.unchanged
-    staging.commit()
-    report.files = len(outputs)
-    report.rendered = len(todo)
-    return outputs
-
-
-def _render_pages(
-    staging: Staging, renderer: Renderer, todo: Sequence[tuple[PageSpec, PurePosixPath]],
-    jobs: int, markdown: PackFolder, report: BuildReport,
-) -> list[SiteError]:
-    """Render pages straight into the staging folder (in worker processes for many pages);
-    returns template errors and counts the damaged cache entries rendering met."""
-    parent = os.getpid()
-
-    def damaged() -> int:  # rendering reads converted bodies and compiled templates
-        return markdown.damaged + renderer.damaged_cache_entries
-
-    def work(start: int, stop: int) -> tuple[list[SiteError], int]:
-        errors, before = [], damaged()
-        for spec, rel in todo[start:stop]:
-            try:
-                staging.write(rel, renderer.render(spec))
-            except SiteError as exc:
-                errors.append(exc)
-        # A worker's counts die with it: send them back (in this process they are counted).
-        return errors, (damaged() - before if os.getpid() != parent else 0)
-
-    chunks = map_ranges(work, len(todo), jobs)
-    report.damaged += damaged() + sum(found for _, found in chunks)
-    return [error for errors, _ in chunks for error in errors]
-
-
-def _unique(errors: list[SiteError]) -> list[SiteError]:
-    """One template typo fails every page that uses it; report it once."""
-    seen: dict[tuple[str, int, str], SiteError] = {}
-    for error in errors:
-        key = (str(error.location), 0, error.message.split(": ", 1)[-1])
-        seen.setdefault(key, error)
-    return list(seen.values())
-
-
-@dataclass
+@dataclass(frozen=True)
 class DryRun:
-    """A build that wrote nothing (for `kpr-site check`)."""
+    """A run that wrote nothing (for `kpr-site check`)."""
 
     site: Site | None
     bodies: dict[str, LazyBody]
@@ -460,46 +368,11 @@ class DryRun:
 def dry_run(
     source: Path, options: BuildOptions, visit: Callable[[PurePosixPath, bytes], None]
 ) -> DryRun:
-    """Every step of `build_site` except writing, going on past errors so that every error of
-    every step is found. `visit` receives each output file as it is made."""
-    report = BuildReport()
-    prepared = prepare(source, options, report)
-    site, bodies, errors, images = prepared.site, prepared.bodies, prepared.errors, prepared.images
-    if site is None:
-        return DryRun(None, {}, [], errors, report)
-    specs = plan_pages(site, bodies)
-    errors += find_collisions(_claims(site, specs))
-    renderer, assets = _renderer(source, site, images, options)
-    failed: list[SiteError] = []
-    for spec in specs:
-        try:
-            visit(output_file(spec.url), renderer.render(spec))
-        except SiteError as exc:
-            failed.append(exc)
-    for path, data in _extra_files(source, site, bodies, specs, assets):
-        visit(path, data)
-    report.damaged += prepared.markdown.damaged + renderer.damaged_cache_entries
-    errors += _decode_images(source, images, options, report)
-    # A photo that failed already fails every page showing it: report the photo once.
-    known = {e.location.path for e in errors if e.location}
-    failed = [e for e in failed if not (e.location and e.location.path in known)]
-    _warn_if_damaged(report, options.cache_root(source))
-    report.pages = len(specs)
-    return DryRun(site, bodies, specs, errors + _unique(failed), report)
-
-
-def _decode_images(
-    source: Path, images: dict[str, ImagePlan], options: BuildOptions, report: BuildReport
-) -> list[SiteError]:
-    """Make the derivatives into the image cache: only decoding finds a truncated or corrupt
-    photo, and the build that follows the check then finds them ready."""
-    with contextlib.ExitStack() as stack:
-
-        def spare() -> Path:
-            return Path(stack.enter_context(tempfile.TemporaryDirectory(
-                ignore_cleanup_errors=True)))
-
-        if options.use_cache:
-            return _make_derivatives(source, images, options.cache_root(source) / "images",
-                                     spare, options, report)[1]
-        return _make_derivatives(source, images, spare(), None, options, report)[1]
+    """Every stage of the build, going on past errors so that every error of every stage is
+    found. `visit` receives each output file as it is made."""
+    result = run(source, options, CheckSink(visit))
+    plan = result.plan
+    if plan is None:
+        return DryRun(None, {}, [], list(result.errors), result.report)
+    return DryRun(plan.site, dict(plan.bodies), list(plan.specs), list(result.errors),
+                  result.report)

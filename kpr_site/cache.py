@@ -18,12 +18,13 @@ import shutil
 import tempfile
 from collections.abc import Callable
 from contextlib import suppress
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 __all__ = [
-    "Damaged", "JsonCache", "PackCache", "PackFolder", "code_version", "digest", "read_sealed", "seal",
-    "store_sealed", "unseal", "write_file",
+    "CacheLayout", "Damaged", "JsonCache", "PackCache", "PackFolder", "code_version", "digest",
+    "read_sealed", "seal", "store_sealed", "unseal", "write_file",
 ]
 
 _MAGIC = b"kpr-cache 1 sha256="
@@ -47,6 +48,57 @@ def code_version() -> str:
     """Hash of kpr-site's own code: output made by other code is never reused."""
     package = Path(__file__).parent
     return digest(*(f.read_bytes() for f in sorted(package.glob("*.py"))))
+
+
+@dataclass(frozen=True)
+class CacheLayout:
+    """Where each cache lives below the cache folder (`.cache/` by default): the one place that
+    spells it. `root=None` means no cache (`--no-cache`): every location is then None."""
+
+    root: Path | None
+
+    def _at(self, name: str) -> Path | None:
+        return self.root / name if self.root is not None else None
+
+    @property
+    def frontmatter(self) -> Path | None:
+        """Parsed front matter by text hash (one PackCache file)."""
+        return self._at("frontmatter.json")
+
+    @property
+    def bodies(self) -> Path | None:
+        """What each converted body links to, and the pack holding its HTML."""
+        return self._at("bodies.json")
+
+    @property
+    def markdown(self) -> Path | None:
+        """Packs of converted HTML (PackFolder)."""
+        return self._at("markdown")
+
+    @property
+    def images(self) -> Path | None:
+        """Image derivatives by photo hash, with their checksums."""
+        return self._at("images")
+
+    @property
+    def image_index(self) -> Path | None:
+        """What each photo needs (size, orientation) by its hash."""
+        return self._at("images/index")
+
+    @property
+    def jinja(self) -> Path | None:
+        """Compiled templates, sealed."""
+        return self._at("jinja")
+
+    def manifest(self, out: Path) -> Path | None:
+        """What the last build into `out` read and wrote (one file per output folder)."""
+        name = hashlib.sha256(os.fsencode(out.resolve())).hexdigest()[:16]
+        return self._at(f"builds/{name}.json")
+
+    def preview(self, port: int) -> Path:
+        """The output folder of `kpr-site serve` on `port`."""
+        assert self.root is not None, "the preview always has a cache folder"
+        return self.root / "serve" / str(port)
 
 
 # ---------- sealed files: the one on-disk format of the cache ----------

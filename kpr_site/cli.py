@@ -19,6 +19,7 @@ from kpr_site.errors import BuildFailed, SiteError, file_error
 from kpr_site.german import counted, number
 
 if TYPE_CHECKING:
+    from kpr_site.manifest import Manifest
     from kpr_site.options import BuildOptions
 
 __all__ = ["main"]
@@ -129,7 +130,8 @@ def _main(argv: Sequence[str] | None) -> int:
 
 
 def _build(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
-    from kpr_site.manifest import load_manifest, manifest_path
+    from kpr_site.cache import CacheLayout
+    from kpr_site.manifest import load_manifest
     from kpr_site.options import BuildOptions, check_paths, settings_key
     from kpr_site.output import check_output_dir
 
@@ -151,11 +153,12 @@ def _build(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
                            cache_dir=args.cache_dir, use_cache=not args.no_cache,
                            progress=_image_progress(), today=_today(parser, args.today))
     # Answered from the manifest before jinja2/markdown are even imported (~0.1 s in all).
-    manifest = load_manifest(manifest_path(options.cache_root(source), out))
+    caches = CacheLayout(options.cache_root(source) if options.use_cache else None)
+    manifest = load_manifest(caches.manifest(out))
     if options.use_cache and manifest.up_to_date(source, out, settings_key(source, out, options)):
         print(f"Nichts zu tun: {out} ist aktuell.")
         return EXIT_OK
-    return _run_build(source, out, options)
+    return _run_build(source, out, options, manifest)
 
 
 def _base_url(parser: argparse.ArgumentParser, value: str) -> str:
@@ -168,10 +171,10 @@ def _base_url(parser: argparse.ArgumentParser, value: str) -> str:
         parser.error(f"--base-url: {exc.message}")
 
 
-def _run_build(source: Path, out: Path, options: BuildOptions) -> int:
+def _run_build(source: Path, out: Path, options: BuildOptions, manifest: Manifest) -> int:
     from kpr_site.build import build_site
 
-    report = build_site(source, out, options)
+    report = build_site(source, out, options, manifest)
     for warning in report.warnings:
         print(warning, file=sys.stderr)
     if report.images_made or report.images_cached:

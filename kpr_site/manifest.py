@@ -27,7 +27,7 @@ from typing import Any
 from kpr_site.cache import Damaged, read_sealed, store_sealed
 from kpr_site.inputs import Entry, scan, scan_inputs
 
-__all__ = ["Manifest", "OutputRecord", "fingerprint_inputs", "load_manifest", "manifest_path"]
+__all__ = ["Manifest", "OutputRecord", "fingerprint_inputs", "load_manifest"]
 
 FORMAT = 1
 # Linux file timestamps advance in jiffies (up to 10 ms); an input modified this close to
@@ -81,12 +81,10 @@ class Manifest:
         store_sealed(path, json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode())
 
 
-def manifest_path(cache_dir: Path, out: Path) -> Path:
-    name = hashlib.sha256(os.fsencode(out.resolve())).hexdigest()[:16]
-    return cache_dir / "builds" / f"{name}.json"
-
-
-def load_manifest(path: Path) -> Manifest:
+def load_manifest(path: Path | None) -> Manifest:
+    """The last build's manifest; an empty one without a cache (`path=None`)."""
+    if path is None:
+        return Manifest()
     try:
         payload = read_sealed(path)
         if payload is None:

@@ -12,7 +12,7 @@ import ctypes
 import errno
 import os
 import shutil
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path, PurePosixPath
 
@@ -91,6 +91,10 @@ class Staging:
         # pathlib's object overhead alone was ~0.5 s).
         self._out, self._dir = str(out), str(self.dir)
         self._made: set[str] = {self._dir}
+
+    def expect(self, paths: Iterable[str]) -> None:
+        """Files that worker processes will write: the staging folder must keep them."""
+        self.paths.update(paths)
 
     def _target(self, path: PurePosixPath) -> str:
         rel = str(path)

@@ -40,6 +40,7 @@ from watchdog.events import (
 from watchdog.observers import Observer
 
 from kpr_site.build import build_site
+from kpr_site.cache import CacheLayout
 from kpr_site.devserver import (
     EVENTS_PATH,
     SCRIPT_PATH,
@@ -250,8 +251,7 @@ class Preview:
         port = self._server.server_address[1]
         host = f"[{options.host}]" if ":" in options.host else options.host
         self.url = f"http://{host}:{port}/"
-        cache_root = BuildOptions(cache_dir=options.cache_dir).cache_root(source)
-        self.root = cache_root / "serve" / str(port)
+        self.root = CacheLayout(BuildOptions(cache_dir=options.cache_dir).cache_root(source)).preview(port)
         """The private output folder (per port, so two previews never share one)."""
         self._build_options = BuildOptions(drafts=options.drafts, base_url=self.url,
                                            cache_dir=options.cache_dir)
