@@ -9,8 +9,8 @@ from typing import Any
 from kpr_site.cache import PackCache, PackFolder, code_version, digest
 from kpr_site.errors import SiteError
 from kpr_site.links import LinkResolver
-from kpr_site.load import Source
 from kpr_site.markup import CONVERTER_VERSION, Converted, LazyBody, convert, resolve_refs
+from kpr_site.model import Source
 from kpr_site.parallel import map_ranges
 
 __all__ = ["ConvertedBodies", "convert_sources", "resolve_bodies"]

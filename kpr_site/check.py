@@ -39,6 +39,7 @@ from kpr_site.load import content_files
 from kpr_site.model import Event, FundingProgramme, Group, Page, PressRelease, Project, Site
 from kpr_site.options import BuildOptions
 from kpr_site.placeholders import Found, find_markers, find_skeleton, shorten
+from kpr_site.urls import is_external
 
 __all__ = ["CheckResult", "check_site", "format_findings", "summary"]
 
@@ -46,7 +47,6 @@ _ID = re.compile(r"""\sid=(?:"([^"]*)"|'([^']*)')""")
 _A_HREF = re.compile(r"""<a\s(?:[^>]*?\s)?href="([^"]*)\"""", re.IGNORECASE)
 _IMG = re.compile(r"<img\s[^>]*>", re.IGNORECASE)
 _ALT = re.compile(r"""\salt="([^"]*)\"""", re.IGNORECASE)
-_SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
 _EMPTY_ALT_MARKDOWN = re.compile(r"!\[\s*\]\(")
 
 
@@ -155,7 +155,7 @@ def _body_findings(run: DryRun, pages: _PageIndex, texts: _Texts) -> Iterator[Si
 def _check_href(
     href: str, path: str, own_page: str | None, base: str, pages: _PageIndex, texts: _Texts
 ) -> Iterator[SiteError]:
-    if _SCHEME.match(href) or href.startswith("//"):
+    if is_external(href):
         return
     target, _, fragment = href.partition("#")
     target = target.split("?", 1)[0]

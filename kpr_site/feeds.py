@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Mapping
 
 from kpr_site.model import PressRelease, Site, is_current
-from kpr_site.urls import FEED_URL, PRESS_URL
+from kpr_site.urls import FEED_URL, PRESS_URL, join_url
 
 __all__ = ["atom_feed", "robots_txt", "sitemap"]
 
@@ -17,7 +17,7 @@ FEED_ENTRIES = 20
 
 
 def _abs(site: Site, path: str) -> str:
-    return site.config.base_url.rstrip("/") + "/" + path.lstrip("/")
+    return join_url(site.config.base_url, path)
 
 
 def _sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:

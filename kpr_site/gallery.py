@@ -35,8 +35,7 @@ from kpr_site.fields import Field, Invalid, date, text, validate
 from kpr_site.frontmatter import YamlData, decode_text, parse_yaml
 from kpr_site.german import counted, slugify
 from kpr_site.inputs import IMAGE_SUFFIXES, list_folder
-from kpr_site.markup import Link
-from kpr_site.model import Album, Photo, PressRelease, Project, Site
+from kpr_site.model import Album, Link, Photo, PressRelease, Project, Site
 from kpr_site.urls import album_url
 
 __all__ = [

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 from kpr_site.german import BERLIN, date_short, time_of_day
 from kpr_site.model import Event, Site, SiteConfig, day_of, is_current
-from kpr_site.urls import CALENDAR_URL
+from kpr_site.urls import CALENDAR_URL, join_url
 
 __all__ = ["calendar", "calendar_files", "escape_text", "fold", "uid"]
 
@@ -64,7 +64,7 @@ def calendar(events: Sequence[Event], config: SiteConfig, today: dt.date, name: 
 
 def _vevent(event: Event, config: SiteConfig, today: dt.date) -> list[str]:
     assert event.start is not None
-    page = config.base_url.rstrip("/") + event.url
+    page = join_url(config.base_url, event.url)
     lines = ["BEGIN:VEVENT", f"UID:{uid(event, config)}", f"DTSTAMP:{today:%Y%m%d}T000000Z",
              *_times(event), f"SUMMARY:{escape_text(event.title)}"]
     description = _description(event, page)

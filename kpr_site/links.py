@@ -8,9 +8,8 @@ from pathlib import Path
 
 from kpr_site.errors import SiteError, shown
 from kpr_site.german import date_long, file_size
-from kpr_site.markup import Link
-from kpr_site.model import Document
-from kpr_site.urls import DOCUMENTS_URL, document_url
+from kpr_site.model import Document, Link
+from kpr_site.urls import DOCUMENTS_URL, document_url, join_url
 
 __all__ = ["LinkResolver", "document_label"]
 
@@ -56,7 +55,7 @@ class LinkResolver:
         return self.pictures(link.target, alt)
 
     def href(self, site_path: str, fragment: str = "") -> str:
-        return self.base_path.rstrip("/") + "/" + site_path.lstrip("/") + (
+        return join_url(self.base_path, site_path) + (
             f"#{fragment}" if fragment else "")
 
     def resolve(self, link: Link) -> str:

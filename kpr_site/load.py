@@ -51,6 +51,7 @@ from kpr_site.model import (
     PressRelease,
     Project,
     Site,
+    Source,
     is_published,
 )
 from kpr_site.options import build_date
@@ -65,20 +66,11 @@ from kpr_site.schema import (
 from kpr_site.urls import LIST_URLS, page_url, press_url, project_url
 
 __all__ = [
-    "MEMBERS_PATH", "LoadResult", "Source", "content_files", "load_site", "unused_files",
+    "MEMBERS_PATH", "LoadResult", "content_files", "load_site", "unused_files",
 ]
 
 MEMBERS_PATH = "content/members.yaml"
 _PRESS_NAME = re.compile(r"(\d{4}-\d{2}-\d{2})-(.+)\.md")
-
-
-@dataclass(frozen=True)
-class Source:
-    """A Markdown text to convert: a file's body, or a Markdown value in a YAML file."""
-
-    path: str
-    body: str
-    body_line: int
 
 
 @dataclass

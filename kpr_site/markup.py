@@ -29,43 +29,23 @@ from markdown.util import AMP_SUBSTITUTE, AtomicString
 from kpr_site import placeholders
 from kpr_site.errors import Location, SiteError, shown
 from kpr_site.german import slugify
+from kpr_site.model import Link
+from kpr_site.urls import SCHEME, is_external
 
 __all__ = [
-    "CONVERTER_VERSION", "SAFE_SCHEMES", "SCHEME", "Converted", "LazyBody", "Link", "NoteFor",
+    "CONVERTER_VERSION", "SAFE_SCHEMES", "Converted", "LazyBody", "NoteFor",
     "Problem", "Substitution", "apply_refs", "audit_attribute", "browser_url", "convert", "resolve_refs",
 ]
 
 # Bump when the converter's output changes, so cached conversions are not reused.
 CONVERTER_VERSION = f"13/{markdown.__version__}"
 
-SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
-"""A URL that starts with a scheme ("https:", "mailto:") leaves the site."""
 SAFE_SCHEMES = frozenset({"http", "https", "mailto", "tel"})
 # Only as the href/src of a tag: "kpr-ref-1" in prose or a code span stays text.
 _PLACEHOLDER = re.compile(r'(<(?:a|img)\b[^<>]*?\s(?:href|src)=")kpr-ref-(\d+)"')
 _IMG_TAG = re.compile(r'<img\b[^>]*?\ssrc="kpr-ref-(\d+)"[^>]*>')
 # A whole link, for a note before its end tag (links do not nest).
 _ANCHOR = re.compile(r'(<a\b[^<>]*?\shref=")kpr-ref-(\d+)("[^<>]*>.*?)(</a>)', re.DOTALL)
-
-
-@dataclass(frozen=True)
-class Link:
-    """A link or image in a body that points into the site."""
-
-    kind: str
-    """"file" (relative path to a source file), "site" (a path like /kontakt/), "anchor"."""
-    target: str
-    """Site-root-relative source path for "file", the path for "site", "" for "anchor"."""
-    fragment: str
-    url: str
-    """The destination as a browser reads Python-Markdown's output: escapes and character
-    references resolved. Shown in messages."""
-    tag: str
-    """"a" or "img"."""
-    alt: str = ""
-    """The alternative text of an image, for its responsive <picture>."""
-    line: int = 0
-    """Lines from the body's first line to the one that holds the link."""
 
 
 @dataclass(frozen=True)
@@ -202,7 +182,7 @@ class _LinkCollector(Treeprocessor):
             found = _scheme_problems(url.strip())
         self.problems += [Problem(*p, line=self.lines.find(p[2])) for p in found]
         url = url.strip()
-        if is_link and url and not found and not (SCHEME.match(url) or url.startswith("//")):
+        if is_link and url and not found and not is_external(url):
             alt = element.get("alt", "") if element.tag == "img" else ""
             element.set(name, self._internal(url, element.tag, alt))
 
@@ -369,8 +349,7 @@ def audit_attribute(tag: str, name: str, value: str) -> list[Finding]:
         return [(f"Ein „{lowered.split(':', 1)[0]}:“-Link ist im Inhalt nicht erlaubt.",
                  "Entfernen Sie den Link oder verwenden Sie eine normale Webadresse.",
                  value.split(":", 1)[0] + ":")]
-    if _loads(tag, name) and any(SCHEME.match(url) or url.startswith("//")
-                                 for url in _candidates(name, value)):
+    if _loads(tag, name) and any(is_external(url) for url in _candidates(name, value)):
         return [(f"<{shown(tag)}> lädt Inhalte von außerhalb der Website ({shown(value[:60])}).",
                  "Die Website darf keine fremden Server kontaktieren (Datenschutz). Legen Sie "
                  "Bilder in gallery/ ab und binden Sie sie mit einem relativen Pfad ein.", value)]

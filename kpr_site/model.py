@@ -25,6 +25,7 @@ __all__ = [
     "FundingCall",
     "FundingProgramme",
     "Group",
+    "Link",
     "ListIntro",
     "Member",
     "Moment",
@@ -37,6 +38,7 @@ __all__ = [
     "Registration",
     "Site",
     "SiteConfig",
+    "Source",
     "day_of",
     "is_current",
     "is_published",
@@ -463,3 +465,35 @@ def is_current(item: Dated, today: dt.date) -> bool:
 def day_of(moment: Moment) -> dt.date:
     """The day of a moment (moments are in Berlin time)."""
     return moment.date() if isinstance(moment, dt.datetime) else moment
+
+
+# ---------- Markdown texts and their links ----------
+
+
+@dataclass(frozen=True)
+class Source:
+    """A Markdown text to convert: a file's body, or a Markdown value in a YAML file."""
+
+    path: str
+    body: str
+    body_line: int
+
+
+@dataclass(frozen=True)
+class Link:
+    """A link or image in a body that points into the site."""
+
+    kind: str
+    """"file" (relative path to a source file), "site" (a path like /kontakt/), "anchor"."""
+    target: str
+    """Site-root-relative source path for "file", the path for "site", "" for "anchor"."""
+    fragment: str
+    url: str
+    """The destination as a browser reads Python-Markdown's output: escapes and character
+    references resolved. Shown in messages."""
+    tag: str
+    """"a" or "img"."""
+    alt: str = ""
+    """The alternative text of an image, for its responsive <picture>."""
+    line: int = 0
+    """Lines from the body's first line to the one that holds the link."""

@@ -28,7 +28,7 @@ from kpr_site.inputs import walk_folder
 from kpr_site.links import document_label
 from kpr_site.model import SiteConfig, day_of
 from kpr_site.pages import PageSpec
-from kpr_site.urls import document_url, topic_url
+from kpr_site.urls import document_url, join_url, topic_url
 
 __all__ = ["Assets", "Renderer", "collect_assets"]
 
@@ -85,9 +85,9 @@ class Renderer:
         base_path = config.base_path
         self.env.globals.update({
             "site": config,
-            "url": lambda path: _join(base_path, path),
-            "abs_url": lambda path: _join(config.base_url, path),
-            "asset": lambda name: _join(base_path, assets.url(name)),
+            "url": lambda path: join_url(base_path, path),
+            "abs_url": lambda path: join_url(config.base_url, path),
+            "asset": lambda name: join_url(base_path, assets.url(name)),
             "live_reload": False,
             **_image_globals(images or {}, base_path),
             **extra_globals,
@@ -248,16 +248,11 @@ def _image_globals(images: Mapping[str, ImagePlan], base_path: str) -> dict[str,
         return images[path]
 
     def picture(path: str, alt: str, sizes: str = "100vw", lazy: bool = True) -> Markup:
-        return Markup(picture_html(image(path), alt, sizes, lambda u: _join(base_path, u), lazy))
+        return Markup(picture_html(image(path), alt, sizes, lambda u: join_url(base_path, u), lazy))
 
     return {"image": image, "picture": picture}
 
 
-def _join(base: str, path: str) -> str:
-    """Prefix a site path with the base; full URLs (a nav item to another site) pass as is."""
-    if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:|^//", path):
-        return path
-    return base.rstrip("/") + "/" + path.lstrip("/")
 
 
 def _mark_open(value: Any) -> Markup:

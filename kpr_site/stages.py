@@ -31,7 +31,7 @@ from kpr_site.images import (
     plan_images,
 )
 from kpr_site.links import LinkResolver
-from kpr_site.load import MEMBERS_PATH, Source, load_site, unused_files
+from kpr_site.load import MEMBERS_PATH, load_site, unused_files
 from kpr_site.markup import LazyBody
 from kpr_site.model import (
     Event,
@@ -42,13 +42,21 @@ from kpr_site.model import (
     PressRelease,
     Project,
     Site,
+    Source,
 )
 from kpr_site.options import BuildOptions
 from kpr_site.pages import PageSpec, page_globals, plan_pages
 from kpr_site.parallel import default_jobs
 from kpr_site.placeholders import count_markers
 from kpr_site.render import Assets, Renderer, collect_assets
-from kpr_site.urls import FEED_URL, MEMBERS_URL, document_url, find_collisions, output_file
+from kpr_site.urls import (
+    FEED_URL,
+    MEMBERS_URL,
+    document_url,
+    find_collisions,
+    join_url,
+    output_file,
+)
 
 __all__ = [
     "Converted", "Loaded", "Made", "Plan", "convert_stage", "extra_files", "image_stage",
@@ -173,7 +181,7 @@ def _image_hooks(
     photo becomes its <picture>. A photo that failed has its own error already."""
 
     def href(url: str) -> str:
-        return base_path.rstrip("/") + url
+        return join_url(base_path, url)
 
     def asset_url(target: str) -> str | None:
         if target in failed:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable
 from pathlib import PurePosixPath
 
@@ -10,10 +11,33 @@ from kpr_site.errors import Location, SiteError
 from kpr_site.german import slugify
 
 __all__ = [
-    "CALENDAR_URL", "DOCUMENTS_URL", "EVENTS_URL", "FEED_URL", "FUNDING_URL", "GALLERY_URL",
-    "GROUPS_URL", "LIST_URLS", "MEMBERS_URL", "PRESS_URL", "PROJECTS_URL", "TOPICS_URL",
-    "album_url", "document_url", "event_url", "find_collisions", "funding_url", "group_url",
-    "output_file", "page_url", "press_page_url", "press_url", "project_url", "topic_url",
+    "CALENDAR_URL",
+    "DOCUMENTS_URL",
+    "EVENTS_URL",
+    "FEED_URL",
+    "FUNDING_URL",
+    "GALLERY_URL",
+    "GROUPS_URL",
+    "LIST_URLS",
+    "MEMBERS_URL",
+    "PRESS_URL",
+    "PROJECTS_URL",
+    "SCHEME",
+    "TOPICS_URL",
+    "album_url",
+    "document_url",
+    "event_url",
+    "find_collisions",
+    "funding_url",
+    "group_url",
+    "is_external",
+    "join_url",
+    "output_file",
+    "page_url",
+    "press_page_url",
+    "press_url",
+    "project_url",
+    "topic_url",
     "year_url",
 ]
 
@@ -31,6 +55,23 @@ DOCUMENTS_URL = "/dokumente/"
 LIST_URLS = {"events": EVENTS_URL, "groups": GROUPS_URL, "funding": FUNDING_URL,
              "documents": DOCUMENTS_URL}
 """The list page of each content type whose introduction is content/<kind>.md."""
+
+
+SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
+"""A URL that starts with a scheme ("https:", "mailto:") leaves the site."""
+
+
+def is_external(url: str) -> bool:
+    """Whether `url` leaves the site: a scheme, or protocol-relative ("//host/…")."""
+    return bool(SCHEME.match(url)) or url.startswith("//")
+
+
+def join_url(base: str, path: str) -> str:
+    """The one join of a base (a path prefix like "/kpr/" or a full base URL) and a site path;
+    a URL that leaves the site is returned as it is."""
+    if is_external(path):
+        return path
+    return base.rstrip("/") + "/" + path.lstrip("/")
 
 
 def press_url(date: dt.date, slug: str) -> str:
