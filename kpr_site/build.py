@@ -198,6 +198,7 @@ class StagingSink:
             previous = load_manifest(self.manifest_file) if self.manifest_file else Manifest()
         self.old = previous
         self.settings = settings_key(source, out, options)
+        self.precompress = options.precompress
         self.started_ns = time.time_ns()
         # A first build hashes while reading; later ones hash only what changed, after loading.
         self.hash_files = not previous.inputs
@@ -220,7 +221,8 @@ class StagingSink:
         inputs = fingerprint_inputs(source, self.old.inputs, self.old.started_ns, loaded.hashes)
         staging = Staging(self.out)
         try:
-            outputs, written = _fill(staging, self.out, self.old, plan, source, made, jobs)
+            outputs, written = _fill(staging, self.out, self.old, plan, source, made, jobs,
+                                     self.precompress)
             staging.commit()
         except BaseException:
             staging.discard()
@@ -233,9 +235,11 @@ class StagingSink:
 
 def _fill(
     staging: Staging, out: Path, old: Manifest, plan: Plan, source: Path, made: Made, jobs: int,
+    precompress: bool,
 ) -> tuple[dict[str, OutputRecord], Written]:
     """Fill the staging folder: unchanged pages reused, the rest rendered (in workers), then
-    the extra files and the image derivatives (hard-linked from the cache)."""
+    the extra files, the image derivatives (hard-linked from the cache) and the `.gz`
+    siblings of the text files."""
     keys: dict[str, str] = {}
     reused: dict[str, OutputRecord] = {}  # still as the old manifest recorded them
     todo: list[tuple[PageSpec, PurePosixPath]] = []
@@ -257,11 +261,17 @@ def _fill(
     for rel, file in made.files:
         staging.link_file(rel, file)
         keys.setdefault(str(rel), "")
+    # A .gz is recorded in the manifest like any file (with an empty key), but the report
+    # counts the site's files, not their compressed copies.
+    siblings = (staging.add_compressed(lambda rel: old.output_unchanged(out, rel, ""))
+                if precompress else set())
     staging.prune()
     fresh = staging.records(keys, skip=reused.keys())
-    unchanged = len(reused) + staging.count_unchanged(fresh)
     outputs = dict(sorted({**reused, **fresh}.items()))
-    return outputs, Written(len(outputs), len(outputs) - unchanged, unchanged, len(todo), (), damaged)
+    unchanged = len(reused) + staging.count_unchanged(
+        {rel: record for rel, record in fresh.items() if rel not in siblings})
+    files = len(outputs) - len(siblings)
+    return outputs, Written(files, files - unchanged, unchanged, len(todo), (), damaged)
 
 
 def _render_pages(

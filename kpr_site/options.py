@@ -44,6 +44,8 @@ class BuildOptions:
     """Called as photos are processed, with (photos done, photos to do): for a progress bar."""
     today: dt.date = field(default_factory=build_date)
     """The build date (see `build_date`); fixed when the options are made."""
+    precompress: bool = True
+    """Write a `.gz` beside each text file (the preview server needs none)."""
 
     def cache_root(self, source: Path) -> Path:
         return self.cache_dir or source / ".cache"
@@ -52,7 +54,7 @@ class BuildOptions:
 def settings_key(source: Path, out: Path, options: BuildOptions) -> str:
     """Everything besides the input files that decides the output."""
     return repr((str(source.resolve()), str(out.resolve()), options.drafts, options.base_url,
-                 options.today.isoformat(), __version__))
+                 options.today.isoformat(), options.precompress, __version__))
 
 
 def check_paths(source: Path, out: Path) -> None:

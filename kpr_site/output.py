@@ -12,10 +12,11 @@ import ctypes
 import errno
 import os
 import shutil
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path, PurePosixPath
 
+from kpr_site.compress import compressible, gzip_bytes
 from kpr_site.errors import Location, SiteError
 
 try:
@@ -168,6 +169,26 @@ class Staging:
         os.link(live, tmp)
         os.replace(tmp, target)
 
+    def add_compressed(self, intact: Callable[[str], bool]) -> set[str]:
+        """A `.gz` beside every staged text file where it saves bytes (kpr_site.compress);
+        returns their names. A file the live output has unchanged (same inode) takes its
+        live `.gz` over if `intact` says that one is as the last build wrote it: only what
+        changed is compressed again (~1 ms per page)."""
+        added = set()
+        for rel in sorted(p for p in self.paths if compressible(PurePosixPath(p))):
+            staged, live = os.path.join(self._dir, rel), os.path.join(self._out, rel)
+            packed_name = PurePosixPath(rel + ".gz")
+            if _same_file(staged, live) and intact(str(packed_name)):
+                self.reuse(packed_name)
+            else:
+                with open(staged, "rb") as handle:
+                    packed = gzip_bytes(handle.read())
+                if packed is None:
+                    continue
+                self.write(packed_name, packed)
+            added.add(str(packed_name))
+        return added
+
     def prune(self) -> None:
         """Remove what the staged site no longer has (and any temp file of a killed build)."""
         root = str(self.dir)
@@ -210,6 +231,13 @@ class Staging:
             os.rename(self.out, old)
             os.rename(self.dir, self.out)
             os.rename(old, self.dir)
+
+
+def _same_file(a: str, b: str) -> bool:
+    try:
+        return os.stat(a).st_ino == os.stat(b).st_ino
+    except OSError:
+        return False
 
 
 def _same_bytes(path: str, data: bytes) -> bool:

@@ -253,8 +253,9 @@ class Preview:
         self.url = f"http://{host}:{port}/"
         self.root = CacheLayout(BuildOptions(cache_dir=options.cache_dir).cache_root(source)).preview(port)
         """The private output folder (per port, so two previews never share one)."""
+        # No .gz files: the preview server sends the plain ones.
         self._build_options = BuildOptions(drafts=options.drafts, base_url=self.url,
-                                           cache_dir=options.cache_dir)
+                                           cache_dir=options.cache_dir, precompress=False)
         self._debouncer = _Debouncer(self.rebuild, options.quiet_seconds, options.patience_seconds)
         self._watcher = _Watcher(source, self._debouncer.poke)
         self._http = threading.Thread(target=self._server.serve_forever, args=(0.1,),

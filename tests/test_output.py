@@ -3,6 +3,7 @@ the same bytes."""
 
 from __future__ import annotations
 
+import gzip
 import os
 import shutil
 from pathlib import Path
@@ -11,6 +12,7 @@ import pytest
 from conftest import output_path, press, tree_digest
 
 from kpr_site.cli import main
+from kpr_site.compress import gzip_bytes
 from kpr_site.output import Staging, build_lock
 
 OLD = 1_000_000_000  # 2001-09-09: an mtime no build can produce
@@ -233,3 +235,66 @@ def test_second_concurrent_build_is_refused_in_german(site, build):
     assert tree_digest(out) == before
     built(build, site)  # the lock is released with the first build
     assert "Geändert." in output_path(out, "/kontakt/").read_text()
+
+
+# --- precompressed siblings ---------------------------------------------------------------
+
+
+def test_text_files_get_a_gz_sibling_with_the_same_bytes(site, build):
+    out = built(build, site)
+    texts = [p for p in out.rglob("*") if p.suffix in (".html", ".css", ".xml", ".svg", ".ics")]
+    assert len(texts) > 10
+    for path in texts:
+        packed = path.with_name(path.name + ".gz").read_bytes()
+        assert gzip.decompress(packed) == path.read_bytes(), path
+
+
+def test_gz_files_are_reproducible_without_time_or_name(site, build, tmp_path):
+    first = built(build, site, out=tmp_path / "eins")
+    second = built(build, site, "--no-cache", out=tmp_path / "zwei")
+    packed = (first / "index.html.gz").read_bytes()
+    assert packed == (second / "index.html.gz").read_bytes()
+    flags, mtime = packed[3], int.from_bytes(packed[4:8], "little")
+    assert (flags & 0x08, mtime) == (0, 0)  # FNAME unset: no file name; no timestamp
+
+
+def test_gz_is_written_only_where_it_saves_bytes():
+    assert gzip_bytes(b"x") is None
+    text = b"<p>Pressemitteilung</p>\n" * 50
+    packed = gzip_bytes(text)
+    assert packed is not None and len(packed) < len(text) // 5
+
+
+def test_images_and_pdfs_get_no_gz_sibling(make_site, build):
+    root = make_site({"content/documents.yaml": "- title: Satzung\n  file: satzung.pdf\n  accessible: true\n",
+                      "content/documents/satzung.pdf": b"%PDF-1.4\n" + b"0" * 4000})
+    out = built(build, root)
+    assert not list(out.rglob("*.pdf.gz")) and not list(out.rglob("*.webp.gz"))
+    assert not list(out.rglob("*.gz.gz"))
+
+
+def test_gz_of_an_unchanged_file_is_reused_not_recompressed(site, build, make_site, monkeypatch):
+    out = built(build, site)
+    kept = output_path(out, "/presse/2017/neu/").with_name("index.html.gz")
+    inode = kept.stat().st_ino
+    packed: list[int] = []
+
+    def counting(data: bytes) -> bytes | None:
+        packed.append(len(data))
+        return gzip_bytes(data)
+
+    monkeypatch.setattr("kpr_site.output.gzip_bytes", counting)
+    make_site({"content/pages/kontakt.md": "---\ntitle: Kontakt\n---\nRufen Sie an.\n"}, site)
+    built(build, site)
+    assert kept.stat().st_ino == inode
+    assert 1 <= len(packed) <= 3  # the edited page (and a sitemap or search index at most)
+    kontakt = output_path(out, "/kontakt/")
+    assert gzip.decompress(kontakt.with_name("index.html.gz").read_bytes()) == kontakt.read_bytes()
+
+
+def test_a_gz_edited_in_the_output_is_repaired(site, build):
+    out = built(build, site)
+    packed = out / "index.html.gz"
+    packed.write_bytes(b"kaputt")
+    built(build, site)
+    assert gzip.decompress(packed.read_bytes()) == (out / "index.html").read_bytes()
