@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+from kpr_site.colours import BRAND_DEFAULTS, brand_colours, contrast_problems, parse_colour
 from kpr_site.errors import Location, SiteError
 from kpr_site.fields import Field, Invalid, boolean, mapping, text, validate, validate_list
 from kpr_site.frontmatter import YamlData, decode_text, parse_yaml
-from kpr_site.model import Contact, NavItem, SiteConfig
+from kpr_site.german import number
+from kpr_site.model import Brand, Contact, NavItem, SiteConfig
 
 __all__ = ["CONFIG_PATH", "load_config", "normalise_base_url"]
 
@@ -23,6 +26,22 @@ def normalise_base_url(value: str) -> str:
     return value if value.endswith("/") else value + "/"
 
 
+def colour(value: Any) -> str:
+    """A colour as #rrggbb (or #rgb)."""
+    try:
+        return parse_colour(text(value))
+    except ValueError:
+        raise Invalid(f"„{text(value)}“ ist keine Farbe im Format #RRGGBB",
+                      "Schreiben Sie z. B. \"#0b3d5c\" – mit Anführungszeichen, sonst liest "
+                      "YAML das # als Beginn eines Kommentars.") from None
+
+
+_BRAND = {
+    "logo": Field(text), "name_line": Field(text),
+    # Required once `colours:` is there: an unquoted #… is a YAML comment and would leave
+    # the key silently empty.
+    "colours": Field(mapping({key: Field(colour, required=True) for key in BRAND_DEFAULTS})),
+}
 _CONTACT = {
     "name": Field(text, required=True), "role": Field(text), "organisation": Field(text),
     "street": Field(text), "city": Field(text), "phone": Field(text), "email": Field(text),
@@ -35,6 +54,8 @@ _SCHEMA = {
     "language": Field(text),
     "intro": Field(text),
     "feedback_email": Field(text),
+    "short_title": Field(text),
+    "brand": Field(mapping(_BRAND)),
     "contact": Field(mapping(_CONTACT), required=True),
     "nav": Field(lambda v: v, required=True),
 }
@@ -60,12 +81,53 @@ def load_config(root: Path) -> tuple[SiteConfig | None, YamlData | None, list[Si
     errors += nav_errors
     if errors:
         return None, data, errors
+    brand = _brand(values.get("brand") or {})
+    errors = _brand_errors(root, brand, data)
+    if errors:
+        return None, data, errors
     config = SiteConfig(
         title=values["title"], description=values["description"], base_url=values["base_url"],
         custom_domain=values.get("custom_domain", False),
         language=values.get("language", "de"), intro=values.get("intro", ""),
         feedback_email=values.get("feedback_email", ""),
+        short_title=values.get("short_title", ""), brand=brand,
         contact=Contact(**values["contact"]),
         nav=tuple(NavItem(item["title"], item["url"]) for item, _ in nav),
     )
     return config, data, []
+
+
+def _brand(values: dict[str, Any]) -> Brand:
+    colours = values.get("colours") or {}
+    return Brand(logo=values.get("logo") or "logo.svg", name_line=values.get("name_line", ""),
+                 colours=tuple(sorted((k, colour(v)) for k, v in colours.items())))
+
+
+_DIRECTION = {
+    "primary": "Wählen Sie einen dunkleren Ton.",
+    "accent": "Wählen Sie einen Ton, der sich deutlicher von „primary“ abhebt (bei dunklem "
+              "„primary“ einen helleren).",
+    "link": "Wählen Sie einen dunkleren Ton.",
+}
+
+
+def _brand_errors(root: Path, brand: Brand, data: YamlData) -> list[SiteError]:
+    """The logo must exist; no brand colour may break a contrast of the theme (WCAG)."""
+    errors = []
+    if not (root / "templates" / "static" / brand.logo).is_file():
+        errors.append(SiteError(
+            f"Das Logo „{brand.logo}“ gibt es nicht in templates/static/.",
+            Location(CONFIG_PATH, data.line("brand", "logo")),
+            "Legen Sie die Datei dort ab (am besten als SVG) oder korrigieren Sie den Namen."))
+    given = dict(brand.colours)
+    failing: dict[str, list[str]] = {}
+    for pair in contrast_problems(brand_colours(brand.colours)):
+        failing.setdefault(pair.key, []).append(
+            f"{pair.what} ({number(pair.ratio, 2)} : 1 statt mindestens "
+            f"{number(pair.minimum, 1)} : 1)")
+    for key, pairs in failing.items():
+        errors.append(SiteError(
+            f"Die Farbe „brand.colours.{key}“ ({given.get(key, BRAND_DEFAULTS[key])}) ist zu "
+            f"kontrastarm (WCAG) für: {'; '.join(pairs)}.",
+            Location(CONFIG_PATH, data.line("brand", "colours", key)), _DIRECTION[key]))
+    return errors

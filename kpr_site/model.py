@@ -17,6 +17,7 @@ __all__ = [
     "PROJECT_STATUSES",
     "SECTORS",
     "Album",
+    "Brand",
     "Contact",
     "Dated",
     "Document",
@@ -74,6 +75,19 @@ class Contact:
 
 
 @dataclass(frozen=True)
+class Brand:
+    """The county's look: content/site.yaml `brand:`."""
+
+    logo: str = "logo.svg"
+    """File in templates/static shown beside the name in the header."""
+    name_line: str = ""
+    """The name beside the logo; empty: the site's title."""
+    colours: tuple[tuple[str, str], ...] = ()
+    """(key, "#rrggbb") for the brand colours given: primary, accent, link (the rest keep
+    the colours of site.css)."""
+
+
+@dataclass(frozen=True)
 class SiteConfig:
     """content/site.yaml."""
 
@@ -91,6 +105,9 @@ class SiteConfig:
     """Short introduction (Markdown) shown on the home page."""
     feedback_email: str = ""
     """Address for accessibility feedback (BITV), linked in every footer."""
+    short_title: str = ""
+    """Short form of the title for browser tabs ("Seite – Kurzname"); empty: the title."""
+    brand: Brand = Brand()
 
     @property
     def base_path(self) -> str:

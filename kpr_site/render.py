@@ -51,17 +51,17 @@ class Assets:
         return self.files[name][0]
 
 
-def collect_assets(root: Path) -> Assets:
-    """Every file below templates/static, named `stem.<hash>.ext` for cache busting."""
+def collect_assets(root: Path, generated: Mapping[str, bytes] | None = None) -> Assets:
+    """Every file below templates/static, and the `generated` ones (the theme's stylesheet),
+    named `stem.<hash>.ext` for cache busting."""
     folder = root / STATIC_DIR
+    found = {file.relative_to(folder).as_posix(): file.read_bytes()
+             for file, is_dir in walk_folder(folder) if not is_dir and not file.name.startswith(".")}
     files: dict[str, tuple[str, bytes]] = {}
-    for file, is_dir in walk_folder(folder):
-        if not is_dir and not file.name.startswith("."):
-            data = file.read_bytes()
-            name = file.relative_to(folder).as_posix()
-            pure = PurePosixPath(name)
-            digest = hashlib.sha256(data).hexdigest()[:10]
-            files[name] = (f"/static/{pure.with_name(f'{pure.stem}.{digest}{pure.suffix}')}", data)
+    for name, data in {**found, **(generated or {})}.items():
+        pure = PurePosixPath(name)
+        digest = hashlib.sha256(data).hexdigest()[:10]
+        files[name] = (f"/static/{pure.with_name(f'{pure.stem}.{digest}{pure.suffix}')}", data)
     return Assets(files)
 
 

@@ -15,6 +15,7 @@ from pathlib import Path, PurePosixPath
 
 from kpr_site.bodies import ConvertedBodies, convert_sources, resolve_bodies
 from kpr_site.cache import CacheLayout, JsonCache, PackCache, PackFolder, code_version
+from kpr_site.colours import brand_colours, theme_css
 from kpr_site.documents import DOCUMENTS_PATH
 from kpr_site.errors import Location, SiteError, file_error
 from kpr_site.feeds import atom_feed, robots_txt, sitemap
@@ -157,7 +158,8 @@ def plan_stage(
                             documents=documents, scheduled=loaded.scheduled)
     bodies, link_errors = resolve_bodies(loaded.sources, converted.bodies, converted.packs, resolver)
     specs = tuple(plan_pages(site, bodies))
-    assets = collect_assets(source)
+    assets = collect_assets(source, {THEME_CSS: theme_css(brand_colours(site.config.brand.colours))
+                                     .encode()})
     renderer = Renderer(source, site.config, assets, page_globals(site), caches.jinja, images)
     errors = [*loaded.errors, *image_errors, *link_errors, *find_collisions(_claims(site, specs))]
     try:  # syntax errors surface before anything is rendered or written
@@ -169,6 +171,9 @@ def plan_stage(
     return Plan(site, bodies, images, specs, renderer, converted.packs, assets, tuple(errors),
                 tuple(warnings), seconds, index.damaged)
 
+
+THEME_CSS = "theme.css"
+"""The stylesheet made from the brand colours of site.yaml, loaded after site.css."""
 
 # Markdown images sit in .prose, at most 42rem wide (site.css --measure).
 _BODY_IMAGE_SIZES = "(min-width: 45rem) 42rem, 100vw"

@@ -18,8 +18,8 @@ PACKAGE = Path(__file__).resolve().parent.parent / "kpr_site"
 LAYERS: list[tuple[str, set[str]]] = [
     ("the package itself: its version", {"__init__"}),
     ("foundations: the error type, German language, the content model, plain-file helpers, "
-     "what marks a text as unfinished, reproducible gzip",
-     {"errors", "german", "model", "cache", "placeholders", "compress"}),
+     "what marks a text as unfinished, reproducible gzip, colour contrast",
+     {"errors", "german", "model", "cache", "placeholders", "compress", "colours"}),
     ("build options and the build date", {"options"}),
     ("the one walk of the site's folders (content/, templates/, gallery/), vetting each entry",
      {"inputs"}),
