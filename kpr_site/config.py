@@ -37,7 +37,7 @@ def colour(value: Any) -> str:
 
 
 _BRAND = {
-    "logo": Field(text), "name_line": Field(text),
+    "logo": Field(text), "name_line": Field(text), "share_image": Field(text),
     # Required once `colours:` is there: an unquoted #… is a YAML comment and would leave
     # the key silently empty.
     "colours": Field(mapping({key: Field(colour, required=True) for key in BRAND_DEFAULTS})),
@@ -100,6 +100,7 @@ def load_config(root: Path) -> tuple[SiteConfig | None, YamlData | None, list[Si
 def _brand(values: dict[str, Any]) -> Brand:
     colours = values.get("colours") or {}
     return Brand(logo=values.get("logo") or "logo.svg", name_line=values.get("name_line", ""),
+                 share_image=values.get("share_image", ""),
                  colours=tuple(sorted((k, colour(v)) for k, v in colours.items())))
 
 
@@ -114,11 +115,14 @@ _DIRECTION = {
 def _brand_errors(root: Path, brand: Brand, data: YamlData) -> list[SiteError]:
     """The logo must exist; no brand colour may break a contrast of the theme (WCAG)."""
     errors = []
-    if not (root / "templates" / "static" / brand.logo).is_file():
-        errors.append(SiteError(
-            f"Das Logo „{brand.logo}“ gibt es nicht in templates/static/.",
-            Location(CONFIG_PATH, data.line("brand", "logo")),
-            "Legen Sie die Datei dort ab (am besten als SVG) oder korrigieren Sie den Namen."))
+    for key, name, what, kind in (("logo", brand.logo, "Das Logo", "am besten als SVG"),
+                                  ("share_image", brand.share_image, "Das Vorschaubild",
+                                   "als PNG oder JPEG, 1200 × 630 Pixel")):
+        if name and not (root / "templates" / "static" / name).is_file():
+            errors.append(SiteError(
+                f"{what} „{name}“ gibt es nicht in templates/static/.",
+                Location(CONFIG_PATH, data.line("brand", key)),
+                f"Legen Sie die Datei dort ab ({kind}) oder korrigieren Sie den Namen."))
     given = dict(brand.colours)
     failing: dict[str, list[str]] = {}
     for pair in contrast_problems(brand_colours(brand.colours)):

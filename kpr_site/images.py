@@ -28,6 +28,7 @@ import hashlib
 import html
 import io
 import json
+import re
 import struct
 import time
 import warnings
@@ -63,6 +64,7 @@ __all__ = [
     "picture_html",
     "plan_image",
     "plan_images",
+    "prioritise_first_image",
     "render_derivatives",
 ]
 
@@ -191,6 +193,24 @@ def picture_html(plan: ImagePlan, alt: str, sizes: str, href: Callable[[str], st
     img = " ".join(f'{name}="{html.escape(value)}"' for name, value in attrs.items())
     return (f'<picture><source type="image/webp" srcset="{html.escape(plan.srcset("webp", href))}" '
             f'sizes="{html.escape(sizes)}"><img {img}></picture>')
+
+
+_IMG_TAG = re.compile(r"<img\s[^>]*>")
+_LAZY = ' loading="lazy" decoding="async"'
+
+
+def prioritise_first_image(page: str) -> str:
+    """The first image in a page's <main> loads at once and early (fetchpriority="high": it
+    is usually the largest thing in the first screen); every later one stays lazy. Decided
+    on the whole page, since only it knows which image comes first."""
+    start = page.find("<main")
+    match = _IMG_TAG.search(page, start) if start >= 0 else None
+    if match is None:
+        return page
+    tag = match.group(0).replace(_LAZY, "")
+    if "fetchpriority=" not in tag:
+        tag = tag.replace("<img ", '<img fetchpriority="high" ', 1)
+    return page[:match.start()] + tag + page[match.end():]
 
 
 # ---------- inspecting sources: header only ----------

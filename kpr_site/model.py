@@ -82,6 +82,9 @@ class Brand:
     """File in templates/static shown beside the name in the header."""
     name_line: str = ""
     """The name beside the logo; empty: the site's title."""
+    share_image: str = ""
+    """File in templates/static (PNG or JPEG, ideally 1200 × 630) shown when a page without a
+    photo of its own is shared (og:image); empty: none."""
     colours: tuple[tuple[str, str], ...] = ()
     """(key, "#rrggbb") for the brand colours given: primary, accent, link (the rest keep
     the colours of site.css)."""

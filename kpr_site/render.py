@@ -23,14 +23,14 @@ from markupsafe import Markup, escape
 from kpr_site import german, placeholders
 from kpr_site.cache import Damaged, code_version, digest, read_sealed, store_sealed
 from kpr_site.errors import Location, SiteError
-from kpr_site.images import ImagePlan, picture_html
+from kpr_site.images import ImagePlan, picture_html, prioritise_first_image
 from kpr_site.inputs import walk_folder
 from kpr_site.links import document_label
 from kpr_site.model import SiteConfig, day_of
 from kpr_site.pages import PageSpec
 from kpr_site.urls import document_url, join_url, topic_url
 
-__all__ = ["Assets", "Renderer", "collect_assets"]
+__all__ = ["Assets", "Renderer", "collect_assets", "tab_title"]
 
 STATIC_DIR = "templates/static"
 _TEMPLATE_REF = re.compile(r"""{%-?\s*(extends|include|import|from)\s+(["'])([^"']+)\2""")
@@ -89,6 +89,7 @@ class Renderer:
             "abs_url": lambda path: join_url(config.base_url, path),
             "asset": lambda name: join_url(base_path, assets.url(name)),
             "live_reload": False,
+            "tab_title": lambda title: tab_title(title, config.short_title or config.title),
             **_image_globals(images or {}, base_path),
             **extra_globals,
         })
@@ -166,7 +167,7 @@ class Renderer:
                 raise
             where = self._template_frame(exc) or Location(f"templates/{spec.template}")
             raise replace(exc, location=where) from exc
-        return html.encode("utf-8")
+        return prioritise_first_image(html).encode("utf-8")
 
     def _translate(self, exc: jinja2.TemplateError, spec: PageSpec) -> SiteError:
         if isinstance(exc, jinja2.TemplateNotFound):
@@ -235,6 +236,20 @@ class _SealedBytecodeCache(jinja2.BytecodeCache):
 
     def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
         store_sealed(self._file(bucket), bucket.key.encode() + b"\n" + bucket.bytecode_to_string())
+
+
+TAB_TITLE_LENGTH = 60
+"""Search results and tabs show about this many characters of a <title>."""
+
+
+def tab_title(title: str, site_name: str) -> str:
+    """"Seite – Kurzname", the page's part shortened at a word (…) to fit TAB_TITLE_LENGTH."""
+    suffix = f" – {site_name}"
+    if len(title) + len(suffix) <= TAB_TITLE_LENGTH:
+        return title + suffix
+    room = max(TAB_TITLE_LENGTH - len(suffix) - 1, 10)
+    cut = title[:room + 1].rsplit(" ", 1)[0] if " " in title[:room + 1] else title[:room]
+    return cut[:room].rstrip(" ,;:–-") + "…" + suffix
 
 
 def _image_globals(images: Mapping[str, ImagePlan], base_path: str) -> dict[str, Any]:

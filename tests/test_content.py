@@ -74,7 +74,7 @@ def test_draft_press_release_is_left_out_unless_drafts_is_given(make_site, build
     assert read_page(root / "build", "/presse/2017/entwurf/").text("h1") == ["Entwurf"]
 
 
-def test_home_shows_intro_latest_five_releases_and_contact(make_site, build):
+def test_home_shows_intro_latest_five_releases_and_the_contact_once(make_site, build):
     out = built(make_site, build, {
         f"content/press/2017-01-{d:02d}-p{d}.md": press(f"2017-01-{d:02d}", f"Mitteilung {d}")
         for d in range(1, 8)
@@ -82,7 +82,9 @@ def test_home_shows_intro_latest_five_releases_and_contact(make_site, build):
     home = read_page(out, "/")
     assert home.text("strong") == ["Testrat"]  # intro is Markdown
     assert releases_linked(home) == [f"/presse/2017/p{d}/" for d in (7, 6, 5, 4, 3)]
-    assert "Erika Muster" in " ".join(home.text("main"))
+    # The footer carries the contact on every page; the home page does not repeat it.
+    assert "Erika Muster" not in " ".join(home.text("main"))
+    assert "Erika Muster" in " ".join(home.text("footer"))
 
 
 def test_atom_feed_lists_press_releases_with_absolute_links(make_site, build):

@@ -129,13 +129,18 @@ def test_every_derivative_exists_is_upright_and_has_no_metadata(make_site, build
 def test_markdown_image_of_a_photo_becomes_a_responsive_picture(make_site, build: Build):
     root = gallery_site(make_site, {"content/press/2017-02-10-neustart.md": press(
         body="Vorher.\n\n![Die Runde am Tisch](../../gallery/sitzung/c.jpg)\n\n"
-             "[Großes Foto](../../gallery/sitzung/a.jpg)\n")})
+             "[Großes Foto](../../gallery/sitzung/a.jpg)\n\n"
+             "![Noch ein Foto](../../gallery/sitzung/b.jpg)\n")})
     code, _out, err = build(root)
     assert code == 0, err
     page = read_page(root / "build", "/presse/2017/neustart/")
-    picture = next(i for i in page.attrs("img") if i.get("alt") == "Die Runde am Tisch")
-    assert picture["loading"] == "lazy" and picture["decoding"] == "async"
-    assert picture["width"] == "1600" and "1024w" in picture["srcset"]
+    first = next(i for i in page.attrs("img") if i.get("alt") == "Die Runde am Tisch")
+    later = next(i for i in page.attrs("img") if i.get("alt") == "Noch ein Foto")
+    # The first photo of the page loads at once and early; the ones further down are lazy.
+    assert first["fetchpriority"] == "high" and "loading" not in first
+    assert later["loading"] == "lazy" and later["decoding"] == "async"
+    assert "fetchpriority" not in later
+    assert first["width"] == "1600" and "1024w" in first["srcset"]
     big = dict(page.links())["Großes Foto"]
     assert re.fullmatch(r"/bilder/[0-9a-f]{16}-900\.jpg", big)
 
