@@ -175,8 +175,9 @@ def plan_stage(
 THEME_CSS = "theme.css"
 """The stylesheet made from the brand colours of site.yaml, loaded after site.css."""
 
-# Markdown images sit in .prose, at most 42rem wide (site.css --measure).
-_BODY_IMAGE_SIZES = "(min-width: 45rem) 42rem, 100vw"
+# Markdown images sit in .prose, at most 42rem wide (site.css --measure); below that the
+# page's padding (2 × --gap) is left and right of them.
+_BODY_IMAGE_SIZES = "(min-width: 45rem) 42rem, calc(100vw - 2rem)"
 
 
 def _image_hooks(

@@ -138,6 +138,25 @@ class _SiteHandler(SimpleHTTPRequestHandler):
     """Serves the output directory under the site's base path, quietly."""
 
     base_path = "/"
+    precompressed = False
+    """Send a file's `.gz` sibling to browsers that accept gzip, as deploy/ sets up nginx
+    (gzip_static) and Apache."""
+
+    def send_head(self) -> Any:
+        path = self.translate_path(self.path)
+        if os.path.isdir(path):
+            path = os.path.join(path, "index.html")
+        packed = path + ".gz"
+        accepts = "gzip" in self.headers.get("Accept-Encoding", "")
+        if not (self.precompressed and accepts and os.path.isfile(packed)):
+            return super().send_head()
+        handle = open(packed, "rb")  # noqa: SIM115 - closed by the caller, as in the base class
+        self.send_response(200)
+        self.send_header("Content-Type", self.guess_type(path))
+        self.send_header("Content-Encoding", "gzip")
+        self.send_header("Content-Length", str(os.fstat(handle.fileno()).st_size))
+        self.end_headers()
+        return handle
 
     def translate_path(self, path: str) -> str:
         plain = unquote(urlsplit(path).path)
@@ -161,9 +180,10 @@ class _QuietServer(ThreadingHTTPServer):
 
 
 @contextmanager
-def serve(out: Path, base_path: str = "/") -> Iterator[str]:
+def serve(out: Path, base_path: str = "/", precompressed: bool = False) -> Iterator[str]:
     """Serve `out` on 127.0.0.1 at a free port; yields the site's root URL."""
-    handler = type("Handler", (_SiteHandler,), {"base_path": base_path})
+    handler = type("Handler", (_SiteHandler,),
+                   {"base_path": base_path, "precompressed": precompressed})
     server = _QuietServer(("127.0.0.1", 0), functools.partial(handler, directory=str(out)))
     thread = threading.Thread(target=server.serve_forever, name="kpr-gates-http", daemon=True)
     thread.start()

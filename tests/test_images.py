@@ -21,6 +21,7 @@ from kpr_site.images import (
     MAX_PIXELS,
     ImagePlan,
     ImageSettings,
+    avif_supported,
     derivative_file,
     derivative_widths,
     inspect_image,
@@ -132,10 +133,12 @@ def test_widths_are_never_wider_than_the_photo():
 
 
 def test_plan_has_webp_and_jpeg_per_width_with_proportional_height():
-    plan = plan_image("gallery/a/foto.jpg", "ab" * 32, 4000, 3000, ImageSettings())
+    plan = plan_image("gallery/a/foto.jpg", "ab" * 32, 4000, 3000, ImageSettings(avif=False))
     assert [(d.width, d.height, d.format) for d in plan.variants("jpeg")] == [
-        (320, 240, "jpeg"), (640, 480, "jpeg"), (1024, 768, "jpeg"), (1600, 1200, "jpeg")]
-    assert [d.width for d in plan.variants("webp")] == [320, 640, 1024, 1600]
+        (320, 240, "jpeg"), (640, 480, "jpeg"), (1024, 768, "jpeg"), (1200, 900, "jpeg"),
+        (1600, 1200, "jpeg")]
+    assert [d.width for d in plan.variants("webp")] == [320, 640, 1024, 1200, 1600]
+    assert plan.variants("avif") == ()
     assert plan.largest.url.startswith("/bilder/") and plan.largest.url.endswith("-1600.jpg")
 
 
@@ -159,7 +162,8 @@ def test_processing_version_is_part_of_the_names(monkeypatch):
 def test_picture_has_srcsets_sizes_dimensions_and_lazy_loading():
     plan = plan_image("x.jpg", "c" * 64, 3000, 2000, ImageSettings())
     html = picture_html(plan, 'Der „Rat“ & <Gäste>', "50vw", lambda url: "/kpr" + url)
-    assert html.startswith('<picture><source type="image/webp" srcset="/kpr/bilder/')
+    assert html.startswith('<picture><source type="image/')
+    assert '<source type="image/webp" srcset="/kpr/bilder/' in html
     assert " 1600w" in html and 'sizes="50vw"' in html
     assert 'width="1600" height="1067"' in html
     assert 'alt="Der „Rat“ &amp; &lt;Gäste&gt;"' in html
@@ -285,6 +289,9 @@ def assert_no_metadata(name: str, data: bytes) -> None:
         # Only JFIF (APP0), tables, frame and scan: no APP1 (EXIF/XMP), APP2 (ICC), COM.
         assert set(markers) <= {0xE0, 0xDB, 0xC0, 0xC2, 0xC4, 0xDA, 0xDD}, (name, markers)
         assert b"GPS" not in header, name
+    elif name.endswith(".avif"):
+        # An ICC profile would be a colr box of type prof or rICC (EXIF, XMP: checked above).
+        assert b"colrprof" not in data and b"colrrICC" not in data, name
     else:
         kinds = [kind for kind, _ in webp_chunks(data)]
         assert set(kinds) <= {b"VP8 ", b"VP8L", b"VP8X", b"ALPH"}, (name, kinds)
@@ -300,7 +307,7 @@ def test_derivatives_carry_no_exif_gps_xmp_or_icc():
     assert source.getexif().get_ifd(0x8825) and b"KPR-SERIAL-4711" in data
     assert "xmp" in source.info and "icc_profile" in source.info
     outputs = derive(data)
-    assert len(outputs) == 8
+    assert len(outputs) == 4 * len(ImageSettings().formats)  # 320, 640, 1024, 1200
     for name, encoded in outputs.items():
         assert_no_metadata(name, encoded)
 
@@ -437,3 +444,29 @@ def test_the_same_photo_used_twice_is_made_once(tmp_path):
     result = make_images(tmp_path, planned(tmp_path, ["a.jpg", "kopie.jpg"]), tmp_path / "cache",
                          ImageSettings(), jobs=2)
     assert (result.made, result.cached) == (1, 0)
+
+
+def test_avif_is_offered_first_where_pillow_writes_it():
+    with_avif = plan_image("gallery/a/foto.jpg", "ab" * 32, 4000, 3000, ImageSettings(avif=True))
+    html = picture_html(with_avif, "Foto", "100vw")
+    assert html.index('type="image/avif"') < html.index('type="image/webp"')
+    assert [d.width for d in with_avif.variants("avif")] == [320, 640, 1024, 1200, 1600]
+    without = plan_image("gallery/a/foto.jpg", "ab" * 32, 4000, 3000, ImageSettings(avif=False))
+    assert "image/avif" not in picture_html(without, "Foto", "100vw")
+    # The settings are part of the names: a build without AVIF never reuses files of one with.
+    assert with_avif.derivatives[0].name != without.derivatives[0].name
+
+
+def test_avif_derivatives_are_reproducible_and_carry_no_metadata():
+    if not avif_supported():
+        pytest.skip("Dieses Pillow schreibt kein AVIF (WebP und JPEG genügen dann).")
+    exif, xmp = camera_metadata()
+    data = encode(halves((800, 600), "red", "blue"), exif=exif, xmp=xmp)
+    plan = plan_image("a.jpg", "cd" * 32, 800, 600, ImageSettings(avif=True))
+    first = {d.name: b for d, b in render_derivatives(data, plan, ImageSettings(avif=True))}
+    again = {d.name: b for d, b in render_derivatives(data, plan, ImageSettings(avif=True))}
+    avif = {name: b for name, b in first.items() if name.endswith(".avif")}
+    assert avif and all(again[name] == b for name, b in avif.items())
+    for encoded in avif.values():
+        with Image.open(io.BytesIO(encoded)) as opened:
+            assert opened.format == "AVIF" and not opened.getexif()
