@@ -13,7 +13,6 @@ import io
 import random
 import shutil
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
