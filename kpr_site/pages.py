@@ -153,8 +153,9 @@ def _press(site: Site, bodies: Mapping[str, object]) -> Iterator[PageSpec]:
         yield PageSpec(url, "press_list.html", f"Pressemitteilungen {year}",
                        f"Pressemitteilungen des Jahres {year}.",
                        {**shared, "releases": releases, "pagination": single}, "(Jahresarchiv)")
-    for release in site.press:
-        index = press.index(release) if release in press else -1
+    position = {release.path: index for index, release in enumerate(press)}  # not tuple.index:
+    for release in site.press:  # comparing dataclasses made this 0.8 s at 1,000 releases
+        index = position.get(release.path, -1)
         yield PageSpec(release.url, "press_detail.html", release.title,
                        release.summary or site.config.description, {
                            "release": release, "body": bodies.get(release.path, ""),
