@@ -526,7 +526,9 @@ class LazyBody:
     def __bool__(self) -> bool:
         return not self.empty
 
-    def __reduce__(self) -> tuple[type, tuple[str]]:
-        return (str, (f"{self.key}{self.subs!r}",))
+    def fingerprint(self) -> str:
+        """What the HTML is made from (the page key, kpr_site.cache.Fingerprint): the
+        converted body's cache key and its link substitutions determine it completely."""
+        return f"{self.key}{self.subs!r}"
 
 
