@@ -40,7 +40,8 @@ from kpr_site.output import Staging, build_lock, check_output_dir
 from kpr_site.pages import PageSpec, page_globals, plan_pages
 from kpr_site.parallel import default_jobs, map_ranges
 from kpr_site.render import Assets, Renderer, collect_assets
-from kpr_site.urls import FEED_URL, MEMBERS_URL, find_collisions, output_file
+from kpr_site.search import bundle_key, cached_bundle, make_bundle
+from kpr_site.urls import FEED_URL, MEMBERS_URL, SITEMAP_URL, find_collisions, output_file
 
 __all__ = [
     "BuildOptions", "BuildReport", "DryRun", "Prepared", "build_site", "dry_run", "prepare",
@@ -62,6 +63,8 @@ class BuildReport:
     images_cached: int = 0
     """Photos whose derivatives all came from the image cache."""
     image_seconds: float = 0.0
+    search_seconds: float | None = None
+    """Time spent making the search index; None when it was reused (no page changed)."""
 
 
 def build_site(source: Path, out: Path, options: BuildOptions | None = None) -> BuildReport:
@@ -89,7 +92,8 @@ def build_site(source: Path, out: Path, options: BuildOptions | None = None) -> 
     renderer.load_templates({spec.template for spec in specs})
     if old.damaged:
         report.warnings.append(_damaged_manifest(manifest_file))
-    with build_lock(out), _image_folder(source, out, options) as folder:
+    with (build_lock(out), _cache_folder(source, out, options, "images") as folder,
+          _cache_folder(source, out, options, "search") as search_cache):
         made = make_images(source, images.values(), folder, ImageSettings(),
                            options.jobs or default_jobs(), options.progress)
         report.images_made, report.images_cached = made.made, made.cached
@@ -97,7 +101,8 @@ def build_site(source: Path, out: Path, options: BuildOptions | None = None) -> 
         if made.errors:
             raise BuildFailed(made.errors)
         outputs = _write(out, old, specs, _extra_files(site, bodies, specs, assets), renderer,
-                         options.jobs or default_jobs(), report, _derivatives(images, folder))
+                         options.jobs or default_jobs(), report, _derivatives(images, folder),
+                         (search_cache, site.config.language))
         if options.use_cache:
             Manifest(settings_key(source, out, options), started_ns, inputs, outputs).save(
                 manifest_file)
@@ -226,12 +231,13 @@ def _image_hooks(
 
 
 @contextmanager
-def _image_folder(source: Path, out: Path, options: BuildOptions) -> Iterator[Path]:
-    """The image cache; without cache a temporary folder beside the output (hard links)."""
+def _cache_folder(source: Path, out: Path, options: BuildOptions, name: str) -> Iterator[Path]:
+    """The image or search cache; without cache a temporary folder beside the output (the
+    files are hard-linked into it)."""
     if options.use_cache:
-        yield options.cache_root(source) / "images"
+        yield options.cache_root(source) / name
         return
-    with tempfile.TemporaryDirectory(dir=out.parent, prefix=f".{out.name}.images-") as folder:
+    with tempfile.TemporaryDirectory(dir=out.parent, prefix=f".{out.name}.{name}-") as folder:
         yield Path(folder)
 
 
@@ -252,7 +258,7 @@ def _source_urls(site: Site) -> dict[str, str]:
 def _claims(site: Site, specs: list[PageSpec]) -> Iterator[tuple[str, str]]:
     for spec in specs:
         yield spec.url, spec.source
-    for url in (FEED_URL, "/sitemap.xml", "/robots.txt"):
+    for url in (FEED_URL, SITEMAP_URL, "/robots.txt"):
         yield url, "(Generator)"
 
 
@@ -261,7 +267,7 @@ def _extra_files(
 ) -> Iterator[tuple[PurePosixPath, bytes]]:
     """Feed, sitemap, robots.txt and static files: cheap to make, compared by bytes."""
     yield output_file(FEED_URL), atom_feed(site, bodies)
-    yield output_file("/sitemap.xml"), sitemap(site, (s.url for s in specs if s.url != "/404.html"))
+    yield output_file(SITEMAP_URL), sitemap(site, (s.url for s in specs if s.url != "/404.html"))
     yield output_file("/robots.txt"), robots_txt(site)
     for site_path, data in assets.files.values():
         yield output_file(site_path), data
@@ -271,6 +277,7 @@ def _write(
     out: Path, old: Manifest, specs: list[PageSpec],
     extra: Iterator[tuple[PurePosixPath, bytes]], renderer: Renderer, jobs: int,
     report: BuildReport, linked: Iterable[tuple[PurePosixPath, Path]] = (),
+    search: tuple[Path, str] | None = None,
 ) -> dict[str, OutputRecord]:
     """Fill a staging folder, reusing pages whose inputs did not change; swap it in."""
     staging = Staging(out)
@@ -295,6 +302,8 @@ def _write(
     for rel, file in linked:  # image derivatives, hard-linked from the cache
         staging.link_file(rel, file)
         keys.setdefault(str(rel), "")
+    if search is not None:
+        report.search_seconds = _index_search(staging, keys, *search)
     staging.prune()
     fresh = staging.records(keys, skip=reused.keys())
     report.unchanged = len(reused) + staging.count_unchanged(fresh)
@@ -304,6 +313,28 @@ def _write(
     report.files = len(outputs)
     report.rendered = len(todo)
     return outputs
+
+
+def _index_search(staging: Staging, keys: dict[str, str], cache: Path, language: str
+                  ) -> float | None:
+    """Put the search index of the staged pages into the staging folder. It is made anew
+    (Pagefind reads every staged page) only when a page changed; returns the time that took.
+    Files are compared by bytes, so an unchanged file keeps its inode and modification time."""
+    key = bundle_key(language, {rel: k for rel, k in keys.items() if rel.endswith(".html")})
+    bundle = cached_bundle(cache, key)
+    seconds = None
+    if bundle is None:
+        started = time.perf_counter()
+        staging.prune()  # Pagefind indexes every HTML file in the folder: none left over
+        try:
+            bundle = make_bundle(staging.dir, cache, key, language)
+        except SiteError as exc:  # a frozen SiteError cannot pass a @contextmanager's exit
+            raise BuildFailed([exc]) from None
+        seconds = time.perf_counter() - started
+    for rel, file in bundle.outputs():
+        staging.write(rel, file.read_bytes())
+        keys.setdefault(str(rel), "")
+    return seconds
 
 
 def _render_pages(

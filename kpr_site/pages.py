@@ -14,6 +14,9 @@ from kpr_site.urls import (
     GALLERY_URL,
     MEMBERS_URL,
     PROJECTS_URL,
+    SEARCH_BUNDLE_URL,
+    SEARCH_URL,
+    SITEMAP_URL,
     TOPICS_URL,
     press_page_url,
     topic_url,
@@ -44,7 +47,7 @@ def plan_pages(site: Site, bodies: Mapping[str, object]) -> list[PageSpec]:
     """All HTML pages, in a stable order. `bodies` maps source paths to resolved HTML."""
     return [*_home(site, bodies), *_press(site, bodies), *_projects(site, bodies),
             *_topics(site), *_members(site, bodies), *_pages(site, bodies), *_gallery(site),
-            PageSpec("/404.html", "404.html", "Seite nicht gefunden",
+            _search(), PageSpec("/404.html", "404.html", "Seite nicht gefunden",
                      "Diese Seite gibt es nicht (mehr).", {}, "(Fehlerseite)")]
 
 
@@ -163,6 +166,14 @@ def _pages(site: Site, bodies: Mapping[str, object]) -> Iterator[PageSpec]:
         yield PageSpec(page.url, "page.html", page.title,
                        page.summary or site.config.description,
                        {"page": page, "body": bodies.get(page.path, "")}, page.path)
+
+
+def _search() -> PageSpec:
+    """/suche/: the search form; results come from the Pagefind index (kpr_site.search)."""
+    return PageSpec(SEARCH_URL, "search.html", "Suche",
+                    "Pressemitteilungen, Projekte und Seiten des Präventionsrats durchsuchen.",
+                    {"bundle_url": SEARCH_BUNDLE_URL, "topics_url": TOPICS_URL,
+                     "sitemap_url": SITEMAP_URL}, "(Suche)")
 
 
 def _gallery(site: Site) -> Iterator[PageSpec]:

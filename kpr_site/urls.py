@@ -10,7 +10,8 @@ from kpr_site.errors import Location, SiteError
 from kpr_site.german import slugify
 
 __all__ = [
-    "FEED_URL", "GALLERY_URL", "MEMBERS_URL", "PRESS_URL", "PROJECTS_URL", "TOPICS_URL",
+    "FEED_URL", "GALLERY_URL", "MEMBERS_URL", "PRESS_URL", "PROJECTS_URL", "SEARCH_BUNDLE_URL",
+    "SEARCH_URL", "SITEMAP_URL", "TOPICS_URL",
     "album_url", "find_collisions", "output_file", "page_url", "press_page_url", "press_url",
     "project_url", "topic_url", "year_url",
 ]
@@ -21,6 +22,10 @@ PROJECTS_URL = "/projekte/"
 TOPICS_URL = "/themen/"
 MEMBERS_URL = "/praeventionsrat/"
 GALLERY_URL = "/galerie/"
+SEARCH_URL = "/suche/"
+SEARCH_BUNDLE_URL = "/pagefind/"
+"""The search index (kpr_site.search); the search page loads pagefind.js from here."""
+SITEMAP_URL = "/sitemap.xml"
 
 
 def press_url(date: dt.date, slug: str) -> str:

@@ -20,8 +20,8 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("foundations: the error type, German language, the content model, plain-file helpers",
      {"errors", "german", "model", "cache", "manifest", "options"}),
     ("spreading work over the cores (worker pools)", {"parallel"}),
-    ("one library or one concern each: YAML, Markdown, URLs, atomic output, Pillow",
-     {"frontmatter", "markup", "urls", "output", "images"}),
+    ("one library or one concern each: YAML, Markdown, URLs, atomic output, Pillow, Pagefind",
+     {"frontmatter", "markup", "urls", "output", "images", "search"}),
     ("the preview's HTTP server (standard library only)", {"devserver"}),
     ("on top of a parser: field validation, link resolution, the page plan, feeds",
      {"fields", "links", "pages", "feeds"}),
@@ -43,6 +43,7 @@ ROOMS = {
     "markupsafe": {"render"},
     "PIL": {"images"},
     "watchdog": {"serve"},
+    "pagefind_bin": {"search"},
 }
 
 MODULES = sorted(path.stem for path in PACKAGE.glob("*.py"))
