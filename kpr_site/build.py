@@ -12,6 +12,7 @@ from pathlib import Path, PurePosixPath
 
 from kpr_site.bodies import ConvertedBodies, convert_sources, resolve_bodies
 from kpr_site.cache import JsonCache, PackCache, code_version
+from kpr_site.cms import ADMIN_URL, admin_files
 from kpr_site.errors import BuildFailed, Location, SiteError
 from kpr_site.feeds import atom_feed, robots_txt, sitemap
 from kpr_site.gallery import referenced_images
@@ -86,6 +87,7 @@ def build_site(source: Path, out: Path, options: BuildOptions | None = None) -> 
     check_output_dir(out)
     specs = plan_pages(site, bodies)
     errors = find_collisions(_claims(site, specs))
+    admin = _admin(source, site, errors)
     if errors:
         raise BuildFailed(errors)
     renderer, assets = _renderer(source, site, images, options)
@@ -100,7 +102,7 @@ def build_site(source: Path, out: Path, options: BuildOptions | None = None) -> 
         report.image_seconds += made.seconds
         if made.errors:
             raise BuildFailed(made.errors)
-        outputs = _write(out, old, specs, _extra_files(site, bodies, specs, assets), renderer,
+        outputs = _write(out, old, specs, _extra_files(site, bodies, specs, assets, admin), renderer,
                          options.jobs or default_jobs(), report, _derivatives(images, folder),
                          (search_cache, site.config.language))
         if options.use_cache:
@@ -258,19 +260,31 @@ def _source_urls(site: Site) -> dict[str, str]:
 def _claims(site: Site, specs: list[PageSpec]) -> Iterator[tuple[str, str]]:
     for spec in specs:
         yield spec.url, spec.source
-    for url in (FEED_URL, SITEMAP_URL, "/robots.txt"):
+    for url in (FEED_URL, SITEMAP_URL, "/robots.txt", *([ADMIN_URL] if site.config.cms else [])):
         yield url, "(Generator)"
 
 
+def _admin(source: Path, site: Site, errors: list[SiteError]) -> list[tuple[PurePosixPath, bytes]]:
+    """The files of /admin/ (none without `cms:`); a missing CMS package is added to `errors`."""
+    try:
+        return list(admin_files(source, site.config))
+    except SiteError as exc:
+        errors.append(exc)
+        return []
+
+
 def _extra_files(
-    site: Site, bodies: Mapping[str, LazyBody], specs: list[PageSpec], assets: Assets
+    site: Site, bodies: Mapping[str, LazyBody], specs: list[PageSpec], assets: Assets,
+    admin: Iterable[tuple[PurePosixPath, bytes]],
 ) -> Iterator[tuple[PurePosixPath, bytes]]:
-    """Feed, sitemap, robots.txt and static files: cheap to make, compared by bytes."""
+    """Feed, sitemap, robots.txt, static files and /admin/ (with `cms:` only): cheap to make,
+    compared by bytes."""
     yield output_file(FEED_URL), atom_feed(site, bodies)
     yield output_file(SITEMAP_URL), sitemap(site, (s.url for s in specs if s.url != "/404.html"))
     yield output_file("/robots.txt"), robots_txt(site)
     for site_path, data in assets.files.values():
         yield output_file(site_path), data
+    yield from admin
 
 
 def _write(
@@ -396,7 +410,7 @@ def dry_run(
             visit(output_file(spec.url), renderer.render(spec))
         except SiteError as exc:
             failed.append(exc)
-    for path, data in _extra_files(site, bodies, specs, assets):
+    for path, data in _extra_files(site, bodies, specs, assets, _admin(source, site, errors)):
         visit(path, data)
     errors += _decode_images(source, images, options, report)
     # A photo that failed already fails every page showing it: report the photo once.

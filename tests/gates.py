@@ -147,17 +147,21 @@ class _SiteHandler(SimpleHTTPRequestHandler):
         return super().translate_path("/" + plain[len(self.base_path) :])
 
     def end_headers(self) -> None:
-        self.send_header("Content-Security-Policy", policy_for(urlsplit(self.path).path,
-                                                                self.base_path))
+        policy = policy_for(urlsplit(self.path).path, self.base_path)
+        if policy:
+            self.send_header("Content-Security-Policy", policy)
         super().end_headers()
 
     def log_message(self, format: str, *args: Any) -> None:
         """Requests are recorded by the browser test; no log lines on stderr."""
 
 
-def policy_for(path: str, base_path: str = "/") -> str:
-    """The Content-Security-Policy the test server sends for a URL path."""
+def policy_for(path: str, base_path: str = "/") -> str | None:
+    """The Content-Security-Policy the test server sends for a URL path; none for /admin/,
+    whose page carries its own (a <meta> written by kpr_site.cms)."""
     relative = unquote(path)[len(base_path):] if path.startswith(base_path) else ""
+    if relative.startswith("admin/"):
+        return None
     return SEARCH_CONTENT_SECURITY_POLICY if relative.startswith(SEARCH_PATHS) else CONTENT_SECURITY_POLICY
 
 

@@ -27,6 +27,7 @@ LAYERS: list[tuple[str, set[str]]] = [
      {"fields", "links", "pages", "feeds"}),
     ("site configuration, photo albums (gallery/), the Jinja renderer", {"config", "gallery", "render"}),
     ("loading content/ into the model", {"load"}),
+    ("the browser CMS's configuration, from the content schema", {"cms"}),
     ("converting Markdown bodies", {"bodies"}),
     ("the recipe", {"build"}),
     ("the editor's commands", {"serve", "scaffold", "check"}),
