@@ -63,10 +63,12 @@ def bytes_for_one_search(out: Path, query: str) -> tuple[int, int, int]:
         page.wait_for_selector(".search-result", timeout=60_000)
         page.wait_for_load_state("networkidle")
         browser.close()
-    raw = sum(len(b) for b in bodies.values())
-    squeezed = sum(len(b) if b[:2] == b"\x1f\x8b" else len(gzip.compress(b, 6))
-                   for b in bodies.values())
-    return len(bodies), raw, squeezed
+    sizes = {url.rsplit("/pagefind/", 1)[-1]: len(b) if b[:2] == b"\x1f\x8b" else len(gzip.compress(b, 6))
+             for url, b in bodies.items()}
+    largest = sorted(sizes.items(), key=lambda item: -item[1])[:4]
+    print("        largest (gzip):", ", ".join(f"{name.split('?')[0]} {size / 1e3:.0f} kB"
+                                           for name, size in largest))
+    return len(bodies), sum(len(b) for b in bodies.values()), sum(sizes.values())
 
 
 def bench(pages: int, work: Path, make_corpus: Path | None, browser: bool, query: str) -> None:

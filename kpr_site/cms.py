@@ -119,6 +119,8 @@ def cms_config(config: SiteConfig) -> dict[str, Any]:
         "slug": {"encoding": "ascii", "clean_accents": True, "sanitize_replacement": "-"},
         # A file keeps the keys it has: empty optional fields are not written.
         "output": {"omit_empty_optional_fields": True},
+        # Photos come from the site's albums; no stock photo services (other hosts).
+        "media_libraries": {"stock_assets": {"providers": []}},
         "collections": _collections(),
     }
 

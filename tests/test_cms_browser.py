@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import REPO, SITE_YAML, write_site
+from conftest import REPO, SITE_YAML, read_page, write_site
 from gates import CHROMIUM, CHROMIUM_ARGS, require_tool, serve
 
 from kpr_site.cli import main
@@ -64,13 +64,31 @@ async (files) => {
   }
 }
 """
+READ_BYTES = """
+async (path) => {
+  let dir = await (await navigator.storage.getDirectory()).getDirectoryHandle('repo');
+  const parts = path.split('/');
+  for (const part of parts.slice(0, -1)) dir = await dir.getDirectoryHandle(part);
+  const file = await (await dir.getFileHandle(parts.at(-1))).getFile();
+  return Array.from(new Uint8Array(await file.arrayBuffer()));
+}
+"""
 READ_FOLDER = """
 async (path) => {
   let dir = await (await navigator.storage.getDirectory()).getDirectoryHandle('repo');
-  for (const part of path.split('/')) dir = await dir.getDirectoryHandle(part);
+  try {
+    for (const part of path.split('/')) dir = await dir.getDirectoryHandle(part);
+  } catch {
+    return {};  // not written yet
+  }
   const files = {};
   for await (const [name, handle] of dir.entries()) {
-    if (handle.kind === 'file') files[name] = await (await handle.getFile()).text();
+    if (handle.kind !== 'file' || name.endsWith('.crswap')) continue;  // (a write in progress)
+    try {
+      files[name] = await (await handle.getFile()).text();
+    } catch {
+      // replaced while we read it: the next poll sees the new file
+    }
   }
   return files;
 }
@@ -119,14 +137,25 @@ def cms(site: tuple[Path, str]) -> Iterator[Any]:
             browser.close()
 
 
+def _fill(field: Any, value: str) -> None:
+    """Fill an input once the editor has settled (it re-renders right after opening)."""
+    for _ in range(20):
+        field.fill(value)
+        field.page.wait_for_timeout(150)
+        if field.input_value() == value:
+            return
+    raise AssertionError(f"Das Feld behält den Wert nicht: {value}")
+
+
 def _saved(page: Any, folder: str, done: Callable[[dict[str, str]], bool]) -> dict[str, str]:
     """The files in `folder` of the CMS's repository once `done` says the save arrived."""
-    for _ in range(150):
+    for _ in range(300):
         files: dict[str, str] = page.evaluate(READ_FOLDER, folder)
         if done(files):
             return files
         page.wait_for_timeout(100)
-    raise AssertionError(f"Das Redaktionssystem hat nicht gespeichert: {sorted(files)}")
+    alerts = page.get_by_role("alert").all_inner_texts()
+    raise AssertionError(f"Das Redaktionssystem hat nicht gespeichert: {sorted(files)} {alerts}")
 
 
 def _front_matter(text: str) -> list[tuple[str, str]]:
@@ -150,9 +179,9 @@ def test_editor_creates_a_press_release_that_passes_the_strict_check(
     cms.get_by_role("button", name="Neu").click()
     cms.get_by_text(re.compile("Pressemitteilung.? anlegen")).wait_for()  # (names are isolated: U+2068…)
     title = cms.get_by_role("textbox", name="Titel", exact=True)
-    title.fill("Präventionsrat lädt zum Forum ein")
-    cms.locator("input[type=date]").first.fill("2024-05-14")
-    cms.get_by_role("textbox", name="Zusammenfassung").fill("Das Forum findet im Mai statt.")
+    _fill(title, "Präventionsrat lädt zum Forum ein")
+    _fill(cms.locator("input[type=date]").first, "2024-05-14")
+    _fill(cms.get_by_role("textbox", name="Zusammenfassung"), "Das Forum findet im Mai statt.")
     expect(title).to_have_value("Präventionsrat lädt zum Forum ein")
     cms.get_by_role("button", name="Speichern").click()
 
@@ -176,8 +205,7 @@ def test_editing_a_release_keeps_its_keys_and_their_order(
 ):
     root, _ = site
     cms.get_by_text("Neustart im Kreishaus").click()
-    summary = cms.get_by_role("textbox", name="Zusammenfassung")
-    summary.fill("Der Rat tagt neu, jetzt monatlich.")
+    _fill(cms.get_by_role("textbox", name="Zusammenfassung"), "Der Rat tagt neu, jetzt monatlich.")
     cms.get_by_role("button", name="Speichern").click()
 
     name = EXISTING.rsplit("/", 1)[1]
@@ -196,3 +224,50 @@ def test_editing_a_release_keeps_its_keys_and_their_order(
         _check_strict(root, capsys)
     finally:
         (root / EXISTING).write_text(EXISTING_TEXT, encoding="utf-8")
+
+
+def test_photo_uploaded_into_a_new_album_goes_through_the_image_pipeline(
+    cms: Any, site: tuple[Path, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
+    from io import BytesIO
+
+    from PIL import Image
+
+    root, _ = site
+    photo = tmp_path / "sitzung.jpg"
+    exif = Image.Exif()
+    exif[0x010F] = "Kamerahersteller"  # Make: must not reach the published derivatives
+    buffer = BytesIO()
+    Image.new("RGB", (800, 600), (30, 90, 160)).save(buffer, "JPEG", exif=exif)
+    photo.write_bytes(buffer.getvalue())
+
+    cms.get_by_text("Fotoalben", exact=True).click()
+    cms.get_by_role("button", name="Neu").first.click()
+    _fill(cms.get_by_role("textbox", name="Titel", exact=True), "Sitzung im Mai")
+    _fill(cms.locator("input[type=date]").first, "2024-05-14")
+    cms.get_by_role("button", name=re.compile("Fotos.? hinzufügen")).click()
+    cms.get_by_role("button", name="Durchsuchen").click()
+    dialog = cms.get_by_role("dialog")
+    dialog.locator("input[type=file]").set_input_files(photo)
+    dialog.get_by_role("button", name="Einfügen").click()
+    dialog.wait_for(state="hidden")
+    _fill(cms.get_by_role("textbox", name="Alternativtext"), "Der Sitzungssaal mit blauen Wänden.")
+    cms.get_by_role("button", name="Speichern").click()
+
+    folder = "gallery/sitzung-im-mai"
+    album = _saved(cms, folder, lambda files: "album.yaml" in files)["album.yaml"]
+    assert "file: sitzung.jpg" in album and "alt: Der Sitzungssaal mit blauen Wänden." in album
+    on_disk = root / folder
+    on_disk.mkdir(parents=True)
+    try:
+        (on_disk / "album.yaml").write_text(album, encoding="utf-8")
+        (on_disk / "sitzung.jpg").write_bytes(bytes(cms.evaluate(READ_BYTES, f"{folder}/sitzung.jpg")))
+        out = tmp_path / "out"
+        assert main(["build", "--source", str(root), "--out", str(out),
+                     "--cache-dir", str(tmp_path / "cache")]) == 0, capsys.readouterr()
+        page = read_page(out, "/galerie/sitzung-im-mai/")
+        assert "Der Sitzungssaal mit blauen Wänden." in [i.get("alt") for i in page.attrs("img")]
+        derivatives = [p for p in (out / "bilder").rglob("*") if p.is_file()]
+        assert derivatives and not [p for p in derivatives if b"Kamerahersteller" in p.read_bytes()]
+    finally:
+        shutil.rmtree(on_disk)

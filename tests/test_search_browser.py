@@ -109,6 +109,10 @@ def test_visitor_types_a_query_gets_the_right_pages_and_opens_one(browser: Any, 
     assert {urlsplit(url).netloc for url in loaded} == {urlsplit(site_url).netloc}
     assert 0 < search_bytes < 300_000, f"{search_bytes} Bytes für eine Suche"
 
+    assert not any("/pagefind/filter/" in url for url in loaded)  # loaded only when asked for
+    toggle = page.get_by_role("button", name="Suche eingrenzen")
+    toggle.click()
+    expect(toggle).to_have_attribute("aria-expanded", "true")
     page.select_option("#suche-typ", "Projekt")
     expect(page.locator(".search-result")).to_have_count(1)  # (wait_for_function: CSP forbids eval)
     assert _results(page) == {"/projekte/jugendrat/"}
@@ -130,6 +134,8 @@ def test_topic_filter_without_a_query_lists_the_topic(browser: Any, site_url: st
     page.goto(site_url + "suche/?thema=Jugend")
     assert _results(page) == JUGEND
     assert page.locator("[role=status]").inner_text() == "2 Einträge in „Jugend“."
+    assert page.get_by_role("button", name="Suche eingrenzen").get_attribute("aria-expanded") == "true"
+    assert page.locator("#suche-thema").input_value() == "Jugend"
     page.close()
 
 
@@ -137,6 +143,8 @@ def test_search_page_with_results_passes_axe_at_every_viewport(browser: Any, sit
     page = browser.new_page()
     page.goto(site_url + "suche/?q=Pr%C3%A4ventionsrat")
     _results(page)
+    page.get_by_role("button", name="Suche eingrenzen").click()  # the filters are checked too
+    page.locator("#suche-thema").wait_for()
     page.evaluate(AXE_JS.read_text(encoding="utf-8"))
     for name, settings in VIEWPORTS.items():  # the same results, re-laid out and re-coloured
         page.set_viewport_size(settings["viewport"])
