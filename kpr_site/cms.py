@@ -88,13 +88,22 @@ def _markdown_collection(kind: str, label: str, singular: str, slug: str) -> dic
     }
 
 
+# Per content folder: the collection's names in the CMS and how a new file is named.
+_MARKDOWN = {
+    # The file name carries the date of the front matter (content/press/JJJJ-MM-TT-….md).
+    "press": ("Pressemitteilungen", "Pressemitteilung",
+              "{{fields.date | date('YYYY-MM-DD')}}-{{slug}}"),
+    "projects": ("Projekte", "Projekt", "{{slug}}"),
+    "pages": ("Seiten", "Seite", "{{slug}}"),
+}
+
+
 def _collections() -> list[dict[str, Any]]:
+    # Every content folder of the schema; one without names in _MARKDOWN still appears.
+    markdown = [_markdown_collection(kind, *_MARKDOWN.get(kind, (kind, kind, "{{slug}}")))
+                for kind in SCHEMAS]
     return [
-        # The file name carries the date of the front matter (content/press/JJJJ-MM-TT-….md).
-        _markdown_collection("press", "Pressemitteilungen", "Pressemitteilung",
-                             "{{fields.date | date('YYYY-MM-DD')}}-{{slug}}"),
-        _markdown_collection("projects", "Projekte", "Projekt", "{{slug}}"),
-        _markdown_collection("pages", "Seiten", "Seite", "{{slug}}"),
+        *markdown,
         {"name": "members", "label": "Mitglieder", "files": [{
             "name": "members", "label": "Mitglieder des Präventionsrats", "file": MEMBERS_PATH,
             "fields": _fields(MEMBERS_SCHEMA),

@@ -76,7 +76,8 @@ def _assert_matches(fields: list[dict[str, Any]], schema: dict[str, Field], wher
 
 def test_every_collection_and_field_follows_the_schema():
     config = _config(CmsSettings("gitlab", "a/b", app_id="x"))
-    for kind in ("press", "projects", "pages"):
+    for kind in SCHEMAS:  # a new content type must come with German collection names
+        assert _collection(config, kind)["label"] != kind, f"{kind}: Namen fehlen in cms._MARKDOWN"
         fields = _collection(config, kind)["fields"]
         assert fields[-1]["name"] == "body" and fields[-1]["widget"] == "markdown"
         _assert_matches(fields[:-1], SCHEMAS[kind], kind)
