@@ -28,6 +28,7 @@ import gzip
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 from collections.abc import Collection, Iterator, Mapping
@@ -114,11 +115,13 @@ def _run_pagefind(site_dir: Path, output: Path, language: str) -> None:
     try:
         done = subprocess.run(command, capture_output=True, text=True, errors="replace",
                               timeout=600, check=False)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise _pagefind_failed(site_dir, str(exc)) from exc
+    except subprocess.TimeoutExpired as exc:
+        raise _pagefind_failed(site_dir, "keine Antwort nach 10 Minuten") from exc
+    except OSError as exc:
+        raise _pagefind_failed(site_dir, f"das Programm ließ sich nicht starten ({exc.strerror})") from exc
     if done.returncode != 0 or not (output / "pagefind-entry.json").is_file():
-        lines = (done.stderr or done.stdout).strip().splitlines()
-        raise _pagefind_failed(site_dir, lines[-1] if lines else f"Exit {done.returncode}")
+        lines = re.sub(r"\x1b\[[0-9;]*m", "", done.stderr or done.stdout).strip().splitlines()
+        raise _pagefind_failed(site_dir, shown(lines[-1]) if lines else f"Exit {done.returncode}")
 
 
 def _pagefind_failed(site_dir: Path, reason: str) -> SiteError:
