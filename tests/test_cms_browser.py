@@ -109,32 +109,41 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str]]
         yield root, url
 
 
-@pytest.fixture
-def cms(site: tuple[Path, str]) -> Iterator[Any]:
-    """The CMS page, signed in to the local repository (a copy of the site's content/)."""
+@pytest.fixture(scope="module")
+def browser(site: tuple[Path, str]) -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def cms(site: tuple[Path, str], browser: Any) -> Iterator[Any]:
+    """The CMS page, signed in to the local repository (a copy of the site's content/), in a
+    browser context of its own (its own private file system)."""
     root, url = site
     files = {p.relative_to(root).as_posix(): p.read_text(encoding="utf-8")
              for p in sorted((root / "content").rglob("*")) if p.is_file()}
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            context = browser.new_context(locale="de-DE", viewport={"width": 1280, "height": 900})
-            context.add_init_script(PICKER)
-            foreign: list[str] = []
-            context.on("request", lambda r: foreign.append(r.url)
-                       if not r.url.startswith((url, "data:", "blob:")) else None)
-            page = context.new_page()
-            page.goto(url + "suche/")  # same origin: the CMS will find the seeded folder
-            page.evaluate(SEED, files)
-            page.goto(url + "admin/", wait_until="commit")
-            page.get_by_role("button", name="Mit lokalem Repository arbeiten").click(timeout=30_000)
-            page.get_by_role("button", name="Neu").wait_for(timeout=30_000)
-            yield page
-            assert foreign == [], "Das Redaktionssystem hat fremde Server angefragt"
-        finally:
-            browser.close()
+    context = browser.new_context(locale="de-DE", viewport={"width": 1280, "height": 900})
+    try:
+        context.add_init_script(PICKER)
+        foreign: list[str] = []
+        context.on("request", lambda r: foreign.append(r.url)
+                   if not r.url.startswith((url, "data:", "blob:")) else None)
+        page = context.new_page()
+        page.goto(url + "suche/")  # same origin: the CMS will find the seeded folder
+        page.evaluate(SEED, files)
+        page.goto(url + "admin/", wait_until="commit")
+        page.get_by_role("button", name="Mit lokalem Repository arbeiten").click(timeout=30_000)
+        page.get_by_role("button", name="Neu").wait_for(timeout=30_000)
+        yield page
+        assert foreign == [], "Das Redaktionssystem hat fremde Server angefragt"
+    finally:
+        context.close()
 
 
 def _fill(field: Any, value: str) -> None:
