@@ -175,6 +175,8 @@ def _run_build(source: Path, out: Path, options: BuildOptions) -> int:
         seconds = f"{report.image_seconds:.1f}".replace(".", ",")
         print(f"Bilder: {report.images_made} neu erzeugt, {report.images_cached} aus dem "
               f"Zwischenspeicher, {seconds} s")
+    if report.search_seconds is not None:
+        print(f"Suchindex: neu erzeugt, {report.search_seconds:.1f} s".replace(".", ","))
     print(f"Fertig: {report.pages} Seiten, {report.files} Dateien in {out} "
           f"({report.written} geändert, {report.unchanged} unverändert; "
           f"{report.rendered} Seiten gerendert, {report.converted} Markdown-Texte umgewandelt) "

@@ -169,6 +169,15 @@ def test_index_is_reused_when_no_page_changed(site: Path, tmp_path: Path, pagefi
     assert {p: p.stat().st_ino for p in bundle.rglob("*") if p.is_file()} == inodes
 
 
+def test_build_says_when_it_made_the_index(site: Path, build, pagefind: None):  # type: ignore[no-untyped-def]
+    code, out, _ = build(site)
+    assert code == 0 and "Suchindex: neu erzeugt, " in out
+    (site / "content/press/2017-04-01-entwurf.md").write_text(
+        press("2017-04-01", "Entwurf", draft="true"), encoding="utf-8")
+    code, out, _ = build(site)
+    assert code == 0 and "Suchindex" not in out and "Fertig:" in out
+
+
 def test_edited_page_is_found_by_its_new_text(site: Path, tmp_path: Path, pagefind: None):
     options = BuildOptions(cache_dir=tmp_path / "cache")
     build_site(site, tmp_path / "out", options)
