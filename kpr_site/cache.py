@@ -139,6 +139,11 @@ class CacheLayout:
         return self._at("images/index")
 
     @property
+    def search(self) -> Path | None:
+        """Search index bundles (Pagefind) by a key of the pages they index."""
+        return self._at("search")
+
+    @property
     def jinja(self) -> Path | None:
         """Compiled templates, sealed."""
         return self._at("jinja")

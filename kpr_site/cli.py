@@ -180,6 +180,8 @@ def _run_build(source: Path, out: Path, options: BuildOptions, manifest: Manifes
     if report.images_made or report.images_cached:
         print(f"Bilder: {number(report.images_made)} neu erzeugt, {number(report.images_cached)} "
               f"aus dem Zwischenspeicher, {number(report.image_seconds, 1)} s")
+    if report.search_seconds is not None:
+        print(f"Suchindex: neu erzeugt, {number(report.search_seconds, 1)} s")
     print(f"Fertig: {number(report.pages)} Seiten, {number(report.files)} Dateien in {out} "
           f"({number(report.written)} geändert, {number(report.unchanged)} unverändert; "
           f"{number(report.rendered)} Seiten gerendert, {number(report.converted)} "
