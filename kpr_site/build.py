@@ -45,7 +45,7 @@ from kpr_site.stages import (
     load_stage,
     plan_stage,
 )
-from kpr_site.urls import output_file
+from kpr_site.urls import SEARCH_BUNDLE_URL, output_file
 
 __all__ = [
     "BuildOptions", "BuildReport", "CheckSink", "DryRun", "StagingSink", "build_site", "dry_run",
@@ -209,6 +209,7 @@ class StagingSink:
         self.started_ns = time.time_ns()
         # A first build hashes while reading; later ones hash only what changed, after loading.
         self.hash_files = not previous.inputs
+        self.search = options.search
         self.damaged = int(previous.damaged)
         check_output_dir(out)
 
@@ -229,8 +230,8 @@ class StagingSink:
         inputs = fingerprint_inputs(source, self.old.inputs, self.old.started_ns, loaded.hashes)
         staging = Staging(self.out)
         try:
-            outputs, written = _fill(staging, self.out, self.old, plan, source, made, jobs,
-                                     (self.caches.search, self._spare))
+            search = (self.caches.search, self._spare) if self.search else None
+            outputs, written = _fill(staging, self.out, self.old, plan, source, made, jobs, search)
             staging.commit()
         except BaseException:
             staging.discard()
@@ -243,7 +244,7 @@ class StagingSink:
 
 def _fill(
     staging: Staging, out: Path, old: Manifest, plan: Plan, source: Path, made: Made, jobs: int,
-    search: tuple[Path | None, Callable[[], Path]],
+    search: tuple[Path | None, Callable[[], Path]] | None,
 ) -> tuple[dict[str, OutputRecord], Written]:
     """Fill the staging folder: unchanged pages reused, the rest rendered (in workers), then
     the extra files and the image derivatives (hard-linked from the cache)."""
@@ -268,7 +269,15 @@ def _fill(
     for rel, file in made.files:
         staging.link_file(rel, file)
         keys.setdefault(str(rel), "")
-    search_seconds = _index_search(staging, keys, *search, plan.site.config.language)
+    search_seconds = None
+    if search is not None:
+        search_seconds = _index_search(staging, keys, *search, plan.site.config.language)
+    else:  # the last index, as it is (the pages it points to are all there or gone: 404)
+        bundle = SEARCH_BUNDLE_URL.strip("/") + "/"
+        for kept in (name for name in old.outputs if name.startswith(bundle)):
+            if os.path.isfile(os.path.join(out, kept)):
+                staging.reuse(PurePosixPath(kept))
+                keys.setdefault(kept, "")
     staging.prune()
     fresh = staging.records(keys, skip=reused.keys())
     unchanged = len(reused) + staging.count_unchanged(fresh)

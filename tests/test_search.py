@@ -187,6 +187,20 @@ def test_edited_page_is_found_by_its_new_text(site: Path, tmp_path: Path, pagefi
     assert "Rufen Sie dem Präventionsrat" in _records(tmp_path / "out")["/kontakt/"]["content"]
 
 
+def test_no_search_keeps_the_last_index_and_a_normal_build_renews_it(site: Path, tmp_path: Path,
+                                                                     pagefind: None):
+    options = BuildOptions(cache_dir=tmp_path / "cache")
+    build_site(site, tmp_path / "out", options)
+    before = tree_digest(tmp_path / "out" / "pagefind")
+    (site / "content/pages/kontakt.md").write_text(PAGE.replace("Schreiben", "Rufen"), encoding="utf-8")
+    quick = build_site(site, tmp_path / "out", BuildOptions(cache_dir=tmp_path / "cache", search=False))
+    assert quick.search_seconds is None and quick.rendered > 0
+    assert tree_digest(tmp_path / "out" / "pagefind") == before  # the last index, unchanged
+    renewed = build_site(site, tmp_path / "out", options)
+    assert renewed.search_seconds is not None
+    assert "Rufen Sie dem Präventionsrat" in _records(tmp_path / "out")["/kontakt/"]["content"]
+
+
 def test_damaged_cached_index_is_made_again(site: Path, tmp_path: Path, pagefind: None):
     options = BuildOptions(cache_dir=tmp_path / "cache")
     build_site(site, tmp_path / "one", options)
