@@ -42,6 +42,8 @@ def set_up(tools: Sequence[str], work: Path) -> tuple[dict[str, Prepare], list[s
     versions: list[str] = []
     if "kpr" in tools:
         prepares[site_kpr.NAME] = site_kpr.prepare
+    if "kpr-no-search" in tools:
+        prepares[site_kpr.QUICK] = lambda corpus, into: site_kpr.prepare(corpus, into, search=False)
     if "hugo" in tools:
         prepares[site_hugo.NAME] = site_hugo.prepare
         versions.append(site_hugo.version())
@@ -78,8 +80,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     add_common_arguments(parser)
     parser.add_argument("--runs", type=int, default=5, help="runs per scenario (default: 5)")
-    parser.add_argument("--tools", nargs="+", choices=("kpr", "hugo", "pelican"),
-                        default=["kpr", "hugo", "pelican"], help="generators to run (default: all)")
+    parser.add_argument("--tools", nargs="+", choices=("kpr", "kpr-no-search", "hugo", "pelican"),
+                        default=["kpr", "kpr-no-search", "hugo", "pelican"],
+                        help="generators to run (default: all)")
     args = parser.parse_args()
     find_generator(args.generator)
     with work_folder(args.work) as work:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import shutil
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from corpus import REPO, Corpus, release_slug
@@ -32,14 +33,19 @@ OUTPUTS = ("build", ".build.next", ".cache")
 SHIPPED_RELEASE = "content/press/2017-02-10-praeventionsrat-organisiert-arbeit-neu.md"
 
 
-def prepare(corpus: Corpus, work: Path) -> Tool:
-    root = fresh_folder(work / "kpr-site")
+QUICK = "kpr-site --no-search"
+"""kpr-site keeping the last search index (a local build or the preview after its start)."""
+
+
+def prepare(corpus: Corpus, work: Path, search: bool = True) -> Tool:
+    root = fresh_folder(work / ("kpr-site" if search else "kpr-site-no-search"))
     shutil.copytree(REPO / "templates", root / "templates")
     press = fresh_folder(root / "content" / "press")
     (root / "content" / "site.yaml").write_text(SITE_YAML, encoding="utf-8")
     for path in corpus.releases:
         shutil.copyfile(path, press / path.name)
-    return _tool(root, press / corpus.edited.name)
+    tool = _tool(root, press / corpus.edited.name)
+    return tool if search else replace(tool, name=QUICK, command=(*BUILD, "--no-search"))
 
 
 def shipped(work: Path) -> Tool:

@@ -33,6 +33,7 @@ from kpr_site.options import BuildOptions, settings_key
 from kpr_site.output import Staging, build_lock, check_output_dir
 from kpr_site.pages import PageSpec
 from kpr_site.parallel import default_jobs, map_ranges
+from kpr_site.search import bundle_key, cached_bundle, make_bundle
 from kpr_site.stages import (
     Converted,
     Loaded,
@@ -44,7 +45,7 @@ from kpr_site.stages import (
     load_stage,
     plan_stage,
 )
-from kpr_site.urls import output_file
+from kpr_site.urls import SEARCH_BUNDLE_URL, output_file
 
 __all__ = [
     "BuildOptions", "BuildReport", "CheckSink", "DryRun", "StagingSink", "build_site", "dry_run",
@@ -66,6 +67,8 @@ class Written:
     errors: tuple[SiteError, ...] = ()
     damaged: int = 0
     """Damaged cache entries met while rendering (converted bodies, compiled templates)."""
+    search_seconds: float | None = None
+    """Time spent making the search index; None when it was reused (no page changed)."""
 
 
 class Sink(Protocol):
@@ -109,6 +112,8 @@ class BuildReport:
     """Open placeholders ("[Vom Landkreis zu bestätigen: …]") in what the build publishes."""
     damaged: int = 0
     """Cache entries found damaged, ignored and recomputed (one warning says so)."""
+    search_seconds: float | None = None
+    """Time spent making the search index; None when it was reused (no page changed)."""
 
 
 @dataclass(frozen=True)
@@ -131,10 +136,13 @@ def run(source: Path, options: BuildOptions, sink: Sink) -> RunResult:
     if plan is None:
         return RunResult(_report(started, caches, sink, loaded, converted), None, tuple(errors))
     with sink.session() as spare:
-        made = image_stage(source, options, caches, plan, spare)
-        errors += made.errors
-        _stop_unless(sink, errors)
-        written = sink.write(source, loaded, plan, made, options.jobs or default_jobs())
+        try:
+            made = image_stage(source, options, caches, plan, spare)
+            errors += made.errors
+            _stop_unless(sink, errors)
+            written = sink.write(source, loaded, plan, made, options.jobs or default_jobs())
+        except SiteError as exc:  # a frozen SiteError cannot pass a @contextmanager's exit
+            raise BuildFailed([exc]) from None
     errors += _beyond(written.errors, errors)
     report = _report(started, caches, sink, loaded, converted, plan, made, written)
     return RunResult(report, plan, tuple(errors))
@@ -168,7 +176,7 @@ def _report(
         unchanged=written.unchanged, converted=converted.bodies.count, rendered=written.rendered,
         seconds=time.perf_counter() - started, warnings=warnings, images_made=made.made,
         images_cached=made.cached, image_seconds=(plan.seconds if plan else 0.0) + made.seconds,
-        placeholders=loaded.placeholders, damaged=damaged)
+        placeholders=loaded.placeholders, damaged=damaged, search_seconds=written.search_seconds)
 
 
 def _damaged_cache(caches: CacheLayout) -> SiteError:
@@ -192,8 +200,8 @@ class StagingSink:
     def __init__(self, source: Path, out: Path, options: BuildOptions,
                  previous: Manifest | None = None) -> None:
         self.out = out
-        self.manifest_file = CacheLayout(
-            options.cache_root(source) if options.use_cache else None).manifest(out)
+        self.caches = CacheLayout(options.cache_root(source) if options.use_cache else None)
+        self.manifest_file = self.caches.manifest(out)
         if previous is None:
             previous = load_manifest(self.manifest_file) if self.manifest_file else Manifest()
         self.old = previous
@@ -202,6 +210,7 @@ class StagingSink:
         self.started_ns = time.time_ns()
         # A first build hashes while reading; later ones hash only what changed, after loading.
         self.hash_files = not previous.inputs
+        self.search = options.search
         self.damaged = int(previous.damaged)
         check_output_dir(out)
 
@@ -214,6 +223,7 @@ class StagingSink:
                     dir=self.out.parent, prefix=f".{self.out.name}.images-",
                     ignore_cleanup_errors=True)))
 
+            self._spare = spare
             yield spare
 
     def write(self, source: Path, loaded: Loaded, plan: Plan, made: Made, jobs: int) -> Written:
@@ -221,7 +231,8 @@ class StagingSink:
         inputs = fingerprint_inputs(source, self.old.inputs, self.old.started_ns, loaded.hashes)
         staging = Staging(self.out)
         try:
-            outputs, written = _fill(staging, self.out, self.old, plan, source, made, jobs,
+            search = (self.caches.search, self._spare) if self.search else None
+            outputs, written = _fill(staging, self.out, self.old, plan, source, made, jobs, search,
                                      self.precompress)
             staging.commit()
         except BaseException:
@@ -235,7 +246,7 @@ class StagingSink:
 
 def _fill(
     staging: Staging, out: Path, old: Manifest, plan: Plan, source: Path, made: Made, jobs: int,
-    precompress: bool,
+    search: tuple[Path | None, Callable[[], Path]] | None, precompress: bool,
 ) -> tuple[dict[str, OutputRecord], Written]:
     """Fill the staging folder: unchanged pages reused, the rest rendered (in workers), then
     the extra files, the image derivatives (hard-linked from the cache) and the `.gz`
@@ -261,6 +272,15 @@ def _fill(
     for rel, file in made.files:
         staging.link_file(rel, file)
         keys.setdefault(str(rel), "")
+    search_seconds = None
+    if search is not None:
+        search_seconds = _index_search(staging, keys, *search, plan.site.config.language)
+    else:  # the last index, as it is (the pages it points to are all there or gone: 404)
+        bundle = SEARCH_BUNDLE_URL.strip("/") + "/"
+        for kept in (name for name in old.outputs if name.startswith(bundle)):
+            if os.path.isfile(os.path.join(out, kept)):
+                staging.reuse(PurePosixPath(kept))
+                keys.setdefault(kept, "")
     # A .gz is recorded in the manifest like any file (with an empty key), but the report
     # counts the site's files, not their compressed copies.
     siblings = (staging.add_compressed(lambda rel: old.output_unchanged(out, rel, ""))
@@ -271,7 +291,34 @@ def _fill(
     unchanged = len(reused) + staging.count_unchanged(
         {rel: record for rel, record in fresh.items() if rel not in siblings})
     files = len(outputs) - len(siblings)
-    return outputs, Written(files, files - unchanged, unchanged, len(todo), (), damaged)
+    return outputs, Written(files, files - unchanged, unchanged, len(todo), (), damaged,
+                            search_seconds)
+
+
+def _index_search(staging: Staging, keys: dict[str, str], cache: Path | None,
+                  spare: Callable[[], Path], language: str) -> float | None:
+    """Put the search index of the staged pages into the staging folder. It is made anew
+    (Pagefind reads every staged page) only when a page changed; returns the time that took.
+    A search cache that cannot be written (full, read-only) only costs speed: the index is
+    then made in a spare folder. Files are compared by bytes, so an unchanged file keeps its
+    inode and modification time."""
+    key = bundle_key(language, {rel: k for rel, k in keys.items() if rel.endswith(".html")})
+    bundle = cached_bundle(cache, key) if cache else None
+    seconds = None
+    if bundle is None:
+        started = time.perf_counter()
+        staging.prune()  # Pagefind indexes every HTML file in the folder: none left over
+        try:
+            bundle = make_bundle(staging.dir, cache or spare(), key, language)
+        except (OSError, SiteError):
+            if cache is None:
+                raise
+            bundle = make_bundle(staging.dir, spare(), key, language)
+        seconds = time.perf_counter() - started
+    for rel, file in bundle.outputs():
+        staging.write(rel, file.read_bytes())
+        keys.setdefault(str(rel), "")
+    return seconds
 
 
 def _render_pages(

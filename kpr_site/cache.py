@@ -10,6 +10,8 @@ is always safe.
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import functools
 import hashlib
 import json
@@ -23,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 __all__ = [
-    "CacheLayout", "Damaged", "JsonCache", "PackCache", "PackFolder", "code_version", "digest",
+    "CacheLayout", "Damaged", "Fingerprint", "JsonCache", "PackCache", "PackFolder", "code_version", "digest",
     "read_sealed", "seal", "store_sealed", "unseal", "write_file",
 ]
 
@@ -41,6 +43,57 @@ def digest(*parts: str | bytes) -> str:
         h.update(len(data).to_bytes(8, "little"))
         h.update(data)
     return h.hexdigest()
+
+
+class Fingerprint:
+    """Deterministic bytes for the values a page is made from, to key it by (a page whose
+    key is unchanged is taken over from the last build).
+
+    Explicit about what it accepts: plain values, dates, containers, dataclasses (by their
+    fields), and anything with a `fingerprint()` method (a lazily made body gives its cache key
+    and link substitutions). Anything else is a TypeError, not a silently unstable key. A
+    dataclass instance is walked once per Fingerprint (a release appears on many pages)."""
+
+    def __init__(self) -> None:
+        self._seen: dict[int, tuple[object, bytes]] = {}
+        self._fields: dict[type, tuple[str, ...]] = {}
+
+    def __call__(self, value: object) -> bytes:
+        kind = type(value)
+        if kind in _PLAIN:  # most values: checked by exact type first, it is the hot path
+            return f"{kind.__name__}:{value!r}".encode()
+        if isinstance(value, dt.date):  # datetime too: isoformat keeps the time and zone
+            return f"{kind.__name__}:{value.isoformat()}".encode()
+        if isinstance(value, tuple | list):
+            return b"[" + b",".join(self(item) for item in value) + b"]"
+        if isinstance(value, dict):
+            items = sorted((self(k), self(v)) for k, v in value.items())
+            return b"{" + b",".join(k + b":" + v for k, v in items) + b"}"
+        if isinstance(value, frozenset | set):
+            return b"{" + b",".join(sorted(self(item) for item in value)) + b"}"
+        if value is None or isinstance(value, bool | int | float | str):  # subclasses (Markup)
+            return f"{kind.__name__}:{value!r}".encode()
+        method = getattr(value, "fingerprint", None)
+        if callable(method):
+            return f"{kind.__name__}:{method()}".encode()
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            return self._dataclass(value)
+        raise TypeError(f"no fingerprint for {kind.__name__}")
+
+    def _dataclass(self, value: object) -> bytes:
+        known = self._seen.get(id(value))
+        if known is None or known[0] is not value:
+            names = self._fields.get(type(value))
+            if names is None:
+                names = self._fields[type(value)] = tuple(
+                    f.name for f in dataclasses.fields(value))  # type: ignore[arg-type]
+            fields = b",".join(self(getattr(value, name)) for name in names)
+            known = (value, f"{type(value).__name__}(".encode() + fields + b")")
+            self._seen[id(value)] = known
+        return known[1]
+
+
+_PLAIN = frozenset({str, int, float, bool, type(None)})
 
 
 @functools.cache
@@ -84,6 +137,11 @@ class CacheLayout:
     def image_index(self) -> Path | None:
         """What each photo needs (size, orientation) by its hash."""
         return self._at("images/index")
+
+    @property
+    def search(self) -> Path | None:
+        """Search index bundles (Pagefind) by a key of the pages they index."""
+        return self._at("search")
 
     @property
     def jinja(self) -> Path | None:

@@ -36,6 +36,7 @@ from kpr_site.gallery import ALBUM_FILE, GALLERY_DIR
 from kpr_site.german import counted
 from kpr_site.inputs import list_folder, walk_folder
 from kpr_site.load import content_files
+from kpr_site.markup import SourceLines
 from kpr_site.model import Event, FundingProgramme, Group, Page, PressRelease, Project, Site
 from kpr_site.options import BuildOptions
 from kpr_site.placeholders import Found, find_markers, find_skeleton, shorten
@@ -129,8 +130,12 @@ class _Texts:
         return self._cache[path]
 
     def line(self, path: str, needle: str) -> int | None:
+        """The line of `needle` (a link target as the browser reads it) in a source file: as
+        written, else with the file's escapes and character references resolved (`#a\\_b`)."""
         index = self.text(path).find(needle)
-        return self.text(path).count("\n", 0, index) + 1 if index >= 0 else None
+        if index >= 0:
+            return self.text(path).count("\n", 0, index) + 1
+        return SourceLines(self.text(path)).line_of(needle)
 
     def key_line(self, path: str, key: str) -> int | None:
         match = re.search(rf"^{re.escape(key)}\s*:", self.text(path), re.MULTILINE)

@@ -85,6 +85,9 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--jobs", type=int, default=0, metavar="N",
                        help="Anzahl paralleler Prozesse (Standard: einer je Prozessorkern)")
     build.add_argument("--no-cache", action="store_true", help="Zwischenspeicher nicht verwenden")
+    build.add_argument("--no-search", action="store_true",
+                       help="den Suchindex nicht neu erzeugen (schneller; der letzte bleibt, "
+                            "nur für lokale Builds – nie zum Veröffentlichen)")
     _add_editor_commands(commands)
     return parser
 
@@ -150,7 +153,7 @@ def _build(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         parser.error(f"{exc.message} {exc.hint or ''}".strip())
     base_url = _base_url(parser, args.base_url) if args.base_url else None
     options = BuildOptions(drafts=args.drafts, base_url=base_url, jobs=args.jobs,
-                           cache_dir=args.cache_dir, use_cache=not args.no_cache,
+                           cache_dir=args.cache_dir, use_cache=not args.no_cache, search=not args.no_search,
                            progress=_image_progress(), today=_today(parser, args.today))
     # Answered from the manifest before jinja2/markdown are even imported (~0.1 s in all).
     caches = CacheLayout(options.cache_root(source) if options.use_cache else None)
@@ -180,6 +183,8 @@ def _run_build(source: Path, out: Path, options: BuildOptions, manifest: Manifes
     if report.images_made or report.images_cached:
         print(f"Bilder: {number(report.images_made)} neu erzeugt, {number(report.images_cached)} "
               f"aus dem Zwischenspeicher, {number(report.image_seconds, 1)} s")
+    if report.search_seconds is not None:
+        print(f"Suchindex: neu erzeugt, {number(report.search_seconds, 1)} s")
     print(f"Fertig: {number(report.pages)} Seiten, {number(report.files)} Dateien in {out} "
           f"({number(report.written)} geändert, {number(report.unchanged)} unverändert; "
           f"{number(report.rendered)} Seiten gerendert, {number(report.converted)} "

@@ -7,10 +7,10 @@ from typing import Any
 
 from kpr_site.colours import BRAND_DEFAULTS, brand_colours, contrast_problems, parse_colour
 from kpr_site.errors import Location, SiteError
-from kpr_site.fields import Field, Invalid, boolean, mapping, text, validate, validate_list
+from kpr_site.fields import Field, Invalid, boolean, choice, mapping, text, validate, validate_list
 from kpr_site.frontmatter import YamlData, decode_text, parse_yaml
 from kpr_site.german import number
-from kpr_site.model import Brand, Contact, NavItem, SiteConfig
+from kpr_site.model import CMS_BACKENDS, Brand, CmsSettings, Contact, NavItem, SiteConfig
 
 __all__ = ["CONFIG_PATH", "load_config", "normalise_base_url"]
 
@@ -46,6 +46,10 @@ _CONTACT = {
     "name": Field(text, required=True), "role": Field(text), "organisation": Field(text),
     "street": Field(text), "city": Field(text), "phone": Field(text), "email": Field(text),
 }
+_CMS = {
+    "backend": Field(choice(*CMS_BACKENDS), True), "repo": Field(text, True),
+    "branch": Field(text), "app_id": Field(text), "base_url": Field(normalise_base_url),
+}
 _SCHEMA = {
     "title": Field(text, required=True),
     "description": Field(text, required=True),
@@ -58,6 +62,7 @@ _SCHEMA = {
     "brand": Field(mapping(_BRAND)),
     "contact": Field(mapping(_CONTACT), required=True),
     "nav": Field(lambda v: v, required=True),
+    "cms": Field(mapping(_CMS)),
 }
 _NAV = {"title": Field(text, required=True), "url": Field(text, required=True)}
 
@@ -79,6 +84,12 @@ def load_config(root: Path) -> tuple[SiteConfig | None, YamlData | None, list[Si
     values, errors = validate(data, _SCHEMA, CONFIG_PATH)
     nav, nav_errors = validate_list(data, _NAV, CONFIG_PATH, ("nav",)) if "nav" in values else ([], [])
     errors += nav_errors
+    cms = values.get("cms")
+    if cms and cms.get("backend") == "gitlab" and not cms.get("app_id"):
+        errors.append(SiteError(
+            "Für die Anmeldung über GitLab fehlt „app_id“.", Location(CONFIG_PATH, data.line("cms")),
+            "Tragen Sie unter „cms:“ die Application ID der OAuth-Anwendung ein (README, "
+            "Abschnitt „Bearbeiten im Browser“)."))
     if errors:
         return None, data, errors
     brand = _brand(values.get("brand") or {})
@@ -93,6 +104,7 @@ def load_config(root: Path) -> tuple[SiteConfig | None, YamlData | None, list[Si
         short_title=values.get("short_title", ""), brand=brand,
         contact=Contact(**values["contact"]),
         nav=tuple(NavItem(item["title"], item["url"]) for item, _ in nav),
+        cms=CmsSettings(**cms) if cms else None,
     )
     return config, data, []
 

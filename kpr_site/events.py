@@ -33,14 +33,29 @@ from kpr_site.urls import event_url
 __all__ = ["EVENT_SCHEMA", "make_event"]
 
 EVENT_SCHEMA = {
-    "title": Field(text, True), "start": Field(date_or_time), "end": Field(date_or_time),
-    "schedule": Field(text), "summary": Field(text),
-    "place": Field(mapping({"name": Field(text, True), "address": Field(text)})),
-    "organiser": Field(text),
-    "registration": Field(mapping({"url": Field(web_address), "email": Field(email),
-                                   "deadline": Field(date_or_time), "note": Field(text)})),
-    "accessibility": Field(text), "topics": Field(text_list), "groups": Field(text_list),
-    "projects": Field(text_list), **PUBLICATION,
+    "title": Field(text, True, "Titel", "Die Überschrift, wie sie auf der Website erscheint."),
+    "start": Field(date_or_time, label="Beginn", hint="JJJJ-MM-TT, auf Wunsch mit Uhrzeit "
+                   "(JJJJ-MM-TTTHH:MM, Berliner Zeit)."),
+    "end": Field(date_or_time, label="Ende", hint="Wie der Beginn; nicht vor dem Beginn."),
+    "schedule": Field(text, label="Wann (ohne Datum)",
+                      hint="Für Termine ohne festes Datum, z. B. „Einmal im Jahr“."),
+    "summary": Field(text, label="Zusammenfassung", hint="Ein bis zwei Sätze für die Terminliste."),
+    "place": Field(mapping({"name": Field(text, True, "Ort"),
+                            "address": Field(text, label="Adresse")}), label="Ort"),
+    "organiser": Field(text, label="Veranstalter"),
+    "registration": Field(mapping({
+        "url": Field(web_address, label="Anmeldung (Webadresse)", hint="https://…"),
+        "email": Field(email, label="Anmeldung (E-Mail)"),
+        "deadline": Field(date_or_time, label="Anmeldeschluss", hint="JJJJ-MM-TT"),
+        "note": Field(text, label="Hinweis zur Anmeldung")}), label="Anmeldung"),
+    "accessibility": Field(text, label="Barrierefreiheit",
+                           hint="z. B. Rollstuhlgerecht, Gebärdensprachdolmetschung auf Anfrage."),
+    "topics": Field(text_list, label="Themen", hint="Themen, z. B. Suchtprävention, Jugend."),
+    "groups": Field(text_list, label="Arbeitsgruppen",
+                    hint="Kurznamen der Arbeitsgruppen (Dateinamen in content/groups/)."),
+    "projects": Field(text_list, label="Projekte",
+                      hint="Kurznamen der Projekte (Dateinamen in content/projects/)."),
+    **PUBLICATION,
 }
 _DATED_NAME = re.compile(r"(\d{4}-\d{2}-\d{2})-(.+)\.md")
 

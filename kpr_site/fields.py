@@ -18,8 +18,8 @@ from kpr_site.frontmatter import YamlData
 from kpr_site.german import BERLIN, slugify
 
 __all__ = [
-    "Field", "Invalid", "boolean", "choice", "date", "date_or_time", "integer", "mapping", "text",
-    "text_list", "validate", "validate_list",
+    "Field", "Invalid", "boolean", "choice", "date", "date_or_time", "integer", "list_of",
+    "mapping", "text", "text_list", "validate", "validate_list",
 ]
 
 
@@ -36,8 +36,20 @@ Converter = Callable[[Any], Any]
 
 @dataclass(frozen=True)
 class Field:
+    """One key of a schema: how its value is checked, and how editors are told about it.
+
+    The schema is the one source of truth for validation and the browser CMS (kpr_site.cms):
+    `label` and `hint` are what the CMS shows next to the input."""
+
     convert: Converter
     required: bool = False
+    label: str = ""
+    """German name of the value, e.g. "Titel"."""
+    hint: str = ""
+    """One German sentence on what to enter, e.g. "Ein bis zwei Sätze für die Übersicht …"."""
+    kind: str = ""
+    """What a text is, where that matters to an editor: "markdown", or "image" (a photo's
+    file name in its album folder)."""
 
 
 def text(value: Any) -> str:
@@ -109,6 +121,7 @@ def choice(*allowed: str) -> Converter:
             hint = f"Meinten Sie „{close[0]}“?" if close else None
             raise Invalid(f"„{raw}“ ist nicht erlaubt; erlaubt sind: {', '.join(allowed)}", hint)
         return raw
+    convert.allowed = allowed  # type: ignore[attr-defined]
     return convert
 
 
@@ -120,6 +133,13 @@ def mapping(schema: Mapping[str, Field]) -> Converter:
                           f"Erlaubte Unterpunkte: {', '.join(schema)}")
         return value
     convert.schema = schema  # type: ignore[attr-defined]
+    return convert
+
+
+def list_of(schema: Mapping[str, Field], convert: Converter) -> Converter:
+    """`convert` (which checks the list as a whole), marked as a list of mappings of `schema`;
+    the caller checks each item with its own line (`validate_list`)."""
+    convert.item_schema = schema  # type: ignore[attr-defined]
     return convert
 
 

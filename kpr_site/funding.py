@@ -43,12 +43,22 @@ def call_list(value: Any) -> list[Any]:
 
 
 FUNDING_SCHEMA = {
-    "title": Field(text, True), "funder": Field(text, True), "summary": Field(text),
-    "max_amount_eur": Field(amount), "applicants": Field(text), "how_to_apply": Field(text),
-    "documents": Field(text_list), "calls": Field(call_list), "topics": Field(text_list),
+    "title": Field(text, True, "Titel", "Der Name des Förderprogramms."),
+    "funder": Field(text, True, "Fördergeber", "z. B. Landesrat für Kriminalitätsvorbeugung M-V."),
+    "summary": Field(text, label="Zusammenfassung", hint="Ein bis zwei Sätze für die Liste."),
+    "max_amount_eur": Field(amount, label="Förderung bis zu (Euro)",
+                            hint="Ganze Zahl ohne Punkt und Euro-Zeichen, z. B. 15000."),
+    "applicants": Field(text, label="Wer kann beantragen"),
+    "how_to_apply": Field(text, label="So beantragen Sie"),
+    "documents": Field(text_list, label="Dokumente",
+                       hint="Dateinamen aus content/documents/ (in content/documents.yaml beschrieben)."),
+    "calls": Field(call_list, label="Aufrufe", hint="Je Aufruf Titel und Einsendeschluss."),
+    "topics": Field(text_list, label="Themen"),
     **PUBLICATION,
 }
-CALL_SCHEMA = {"title": Field(text, True), "deadline": Field(date_or_time, True), "note": Field(text)}
+CALL_SCHEMA = {"title": Field(text, True, "Titel"),
+               "deadline": Field(date_or_time, True, "Einsendeschluss", "JJJJ-MM-TT"),
+               "note": Field(text, label="Hinweis")}
 
 
 def make_funding(path: str, values: dict[str, Any], doc: Document, known: Known) -> FundingProgramme:
@@ -71,3 +81,6 @@ def make_funding(path: str, values: dict[str, Any], doc: Document, known: Known)
                    for call, line in calls), key=lambda c: (day_of(c.deadline), c.title))
     return FundingProgramme(path=path, slug=slug, url=funding_url(slug), calls=tuple(made),
                             max_amount=values.pop("max_amount_eur", None), **values)
+
+
+call_list.item_schema = CALL_SCHEMA  # type: ignore[attr-defined]  # for the CMS (kpr_site.cms)

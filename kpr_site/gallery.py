@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from kpr_site.errors import Location, SiteError
-from kpr_site.fields import Field, Invalid, date, text, validate
+from kpr_site.fields import Field, Invalid, date, list_of, text, validate
 from kpr_site.frontmatter import YamlData, decode_text, parse_yaml
 from kpr_site.german import counted, slugify
 from kpr_site.inputs import IMAGE_SUFFIXES, list_folder
@@ -40,8 +40,10 @@ from kpr_site.urls import album_url
 
 __all__ = [
     "ALBUM_FILE",
+    "ALBUM_SCHEMA",
     "GALLERY_DIR",
     "IMAGE_SUFFIXES",
+    "PHOTO_SCHEMA",
     "attach_images",
     "is_image_path",
     "load_albums",
@@ -62,14 +64,26 @@ def _photo_list(value: Any) -> list[Any]:
     return value
 
 
-_ALBUM = {"title": Field(text, True), "date": Field(date, True), "description": Field(text),
-          "cover": Field(text), "photos": Field(_photo_list, True)}
-# "alt" is checked separately, with a message that explains what it is for.
-_PHOTO = {"file": Field(text, True), "alt": Field(text), "caption": Field(text),
-          "credit": Field(text)}
 _ALT_HINT = ("Beschreiben Sie in einem kurzen Satz, was auf dem Foto zu sehen ist, z. B. "
              "„alt: Die Mitglieder des Präventionsrats am Sitzungstisch“. Blinde und "
              "sehbehinderte Menschen bekommen diesen Text vorgelesen (BITV 2.0).")
+PHOTO_SCHEMA = {
+    "file": Field(text, True, "Foto", "Das Foto, gespeichert im Ordner dieses Albums.", kind="image"),
+    "alt": Field(text, True, "Alternativtext", _ALT_HINT),
+    "caption": Field(text, label="Bildunterschrift"),
+    "credit": Field(text, label="Urheber", hint="z. B. Foto: Landkreis Rostock"),
+}
+# "alt" is required, but checked in _check_photo with a message that explains what it is for.
+_PHOTO_VALIDATED = {**PHOTO_SCHEMA, "alt": replace(PHOTO_SCHEMA["alt"], required=False)}
+ALBUM_SCHEMA = {
+    "title": Field(text, True, "Titel"),
+    "date": Field(date, True, "Datum", "Tag der Aufnahmen (JJJJ-MM-TT)."),
+    "description": Field(text, label="Beschreibung", hint="Kurzer Text über dem Album."),
+    "cover": Field(text, label="Titelbild", hint="Dateiname eines Fotos aus der Liste; ohne "
+                   "Angabe das erste Foto."),
+    "photos": Field(list_of(PHOTO_SCHEMA, _photo_list), True, "Fotos",
+                    "Reihenfolge hier = Reihenfolge im Album."),
+}
 
 
 def is_image_path(path: str) -> bool:
@@ -114,7 +128,7 @@ def _load_album(root: Path, folder: Path, path: str) -> tuple[Album | None, list
     except SiteError as exc:
         return None, [*errors, exc]
     yaml_path = f"{path}/{ALBUM_FILE}"
-    values, found = validate(data, _ALBUM, yaml_path)
+    values, found = validate(data, ALBUM_SCHEMA, yaml_path)
     errors += found
     photos: tuple[Photo, ...] = ()
     if "photos" in values:
@@ -189,7 +203,7 @@ def _photos(data: YamlData, yaml_path: str, path: str, files: dict[str, str],
             errors.append(SiteError("Dieser Eintrag muss „file: …“ und „alt: …“ enthalten.",
                                     Location(yaml_path, line)))
             continue
-        values, found = validate(data, _PHOTO, yaml_path, ("photos", index))
+        values, found = validate(data, _PHOTO_VALIDATED, yaml_path, ("photos", index))
         name = unicodedata.normalize("NFC", values.get("file") or "")
         found += _check_photo(name, values, data, index, yaml_path, listed, files)
         listed.setdefault(name, line)

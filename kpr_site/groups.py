@@ -16,9 +16,16 @@ from kpr_site.urls import group_url
 __all__ = ["GROUP_SCHEMA", "make_group"]
 
 GROUP_SCHEMA = {
-    "title": Field(text, True), "status": Field(choice(*GROUP_STATUSES), True),
-    "summary": Field(text), "topics": Field(text_list), "goal": Field(text),
-    "start": Field(date), "end": Field(date), "lead": Field(text), "members": Field(text_list),
+    "title": Field(text, True, "Titel", "Das Thema der Arbeitsgruppe."),
+    "status": Field(choice(*GROUP_STATUSES), True, "Status", "geplant, aktiv oder abgeschlossen."),
+    "summary": Field(text, label="Zusammenfassung", hint="Ein bis zwei Sätze für die Liste."),
+    "topics": Field(text_list, label="Themen", hint="Themen, z. B. Verkehrssicherheit."),
+    "goal": Field(text, label="Ziel", hint="Was die Gruppe erarbeiten soll, z. B. ein "
+                  "Handlungskonzept."),
+    "start": Field(date, label="Beginn", hint="JJJJ-MM-TT"),
+    "end": Field(date, label="Ende", hint="JJJJ-MM-TT; nicht vor dem Beginn."),
+    "lead": Field(text, label="Leitung", hint="Name wie in content/members.yaml."),
+    "members": Field(text_list, label="Mitglieder", hint="Namen wie in content/members.yaml."),
     **PUBLICATION,
 }
 _PEOPLE_HINT = ("Personen werden mit ihrem Namen genannt, genau wie bei „name:“ in "

@@ -21,6 +21,7 @@ from kpr_site.fields import (
     date,
     date_or_time,
     integer,
+    list_of,
     mapping,
     text,
     text_list,
@@ -66,7 +67,8 @@ from kpr_site.schema import (
 from kpr_site.urls import LIST_URLS, page_url, press_url, project_url
 
 __all__ = [
-    "MEMBERS_PATH", "LoadResult", "content_files", "load_site", "unused_files",
+    "MEMBERS_PATH", "MEMBERS_SCHEMA", "SCHEMAS", "LoadResult", "content_files", "load_site",
+    "unused_files",
 ]
 
 MEMBERS_PATH = "content/members.yaml"
@@ -85,24 +87,60 @@ class LoadResult:
     """Files held back until their `publish` day, by path: a link to one names the day."""
 
 
+_TITLE = Field(text, True, "Titel", "Die Überschrift, wie sie auf der Website erscheint.")
+_IMAGE = Field(text, label="Bild", hint="Pfad zu einem Foto aus einem Album, z. B. "
+               "/gallery/sitzung-2017/foto-1.jpg")
+_IMAGE_ALT = Field(text, label="Bildbeschreibung", hint="Was auf dem Bild zu sehen ist; ohne "
+                   "Angabe gilt der Alternativtext des Fotos im Album.")
+_GROUPS = Field(text_list, label="Arbeitsgruppen",
+                hint="Kurznamen der Arbeitsgruppen, zu denen dies gehört (Dateinamen in content/groups/).")
 _PRESS = {
-    "title": Field(text, True), "date": Field(date_or_time, True), "summary": Field(text),
-    "tags": Field(text_list), "author": Field(text), "source": Field(text),
-    "image": Field(text), "image_alt": Field(text), "groups": Field(text_list), **PUBLICATION,
+    "title": _TITLE,
+    "date": Field(date_or_time, True, "Datum",
+                  "Tag der Veröffentlichung (JJJJ-MM-TT), auf Wunsch mit Uhrzeit."),
+    "summary": Field(text, label="Zusammenfassung",
+                     hint="Ein bis zwei Sätze für die Übersicht und für Suchmaschinen."),
+    "tags": Field(text_list, label="Themen", hint="Themen, z. B. Suchtprävention, Jugend."),
+    "author": Field(text, label="Autorin oder Autor"),
+    "source": Field(text, label="Quelle", hint="Wo die Mitteilung zuerst erschien, z. B. "
+                    "„Pressemitteilung des Landkreises Rostock vom 10.02.2017“."),
+    "image": _IMAGE, "image_alt": _IMAGE_ALT, "groups": _GROUPS, **PUBLICATION,
 }
 _PROJECT = {
-    "title": Field(text, True), "status": Field(choice(*PROJECT_STATUSES), True),
-    "summary": Field(text), "topics": Field(text_list),
-    "funding": Field(mapping({"program": Field(text, True), "amount_eur": Field(integer)})),
-    "start": Field(date), "end": Field(date), "place": Field(text),
-    "target_group": Field(text), "contact": Field(text), "image": Field(text),
-    "image_alt": Field(text), "groups": Field(text_list), **PUBLICATION,
+    "title": _TITLE,
+    "status": Field(choice(*PROJECT_STATUSES), True, "Status", "geplant, laufend oder abgeschlossen."),
+    "summary": Field(text, label="Zusammenfassung", hint="Ein bis zwei Sätze für die Projektliste."),
+    "topics": Field(text_list, label="Themen", hint="Themen, z. B. Verkehrssicherheit."),
+    "funding": Field(mapping({
+        "program": Field(text, True, "Förderprogramm"),
+        "amount_eur": Field(integer, label="Betrag in Euro",
+                            hint="Ganze Zahl ohne Punkt und Euro-Zeichen, z. B. 15000."),
+    }), label="Förderung"),
+    "start": Field(date, label="Beginn", hint="JJJJ-MM-TT"),
+    "end": Field(date, label="Ende", hint="JJJJ-MM-TT; nicht vor dem Beginn."),
+    "place": Field(text, label="Ort"), "target_group": Field(text, label="Zielgruppe"),
+    "contact": Field(text, label="Kontakt"), "image": _IMAGE, "image_alt": _IMAGE_ALT,
+    "groups": _GROUPS, **PUBLICATION,
 }
-_PAGE = {"title": Field(text, True), "summary": Field(text), "nav_order": Field(integer),
+_PAGE = {"title": _TITLE,
+         "summary": Field(text, label="Zusammenfassung", hint="Ein bis zwei Sätze für Suchmaschinen."),
+         "nav_order": Field(integer, label="Reihenfolge",
+                            hint="Zahl für die Reihenfolge in Listen; kleinere zuerst."),
          **PUBLICATION}
-_INTRO = {"title": Field(text, True), "summary": Field(text)}
-_MEMBER = {"name": Field(text, True), "sector": Field(choice(*SECTORS), True),
-           "role": Field(text), "function": Field(text), "organisation": Field(text)}
+_INTRO = {"title": _TITLE, "summary": Field(text, label="Zusammenfassung",
+                                            hint="Ein bis zwei Sätze für Suchmaschinen.")}
+_MEMBER = {"name": Field(text, True, "Name"),
+           "sector": Field(choice(*SECTORS), True, "Bereich", "Polizei, Verwaltung oder Verbände."),
+           "role": Field(text, label="Rolle im Präventionsrat", hint="z. B. Vorsitzende"),
+           "function": Field(text, label="Funktion", hint="Dienststellung, z. B. Dezernentin für "
+                             "Finanzen und Soziales"),
+           "organisation": Field(text, label="Organisation")}
+MEMBERS_SCHEMA = {
+    "intro": Field(text, label="Einleitung", hint="Text über der Mitgliederliste.", kind="markdown"),
+    "members": Field(list_of(_MEMBER, lambda v: v), True, "Mitglieder",
+                     "Eine Person je Eintrag; die Vorsitzende zuerst."),
+}
+"""content/members.yaml (a bare list of members is read too)."""
 
 
 def load_site(
@@ -352,6 +390,10 @@ def _load_intros(root: Path, result: LoadResult) -> Iterator[ListIntro]:
         result.sources[path] = Source(path, doc.body, doc.body_line)
         yield ListIntro(path=path, url=url, **values)
 
+SCHEMAS: dict[str, dict[str, Field]] = {kind: schema for kind, (schema, _) in _KINDS.items()}
+"""The front matter of the Markdown files in each content folder (validation, scaffolds, CMS)."""
+
+
 
 def _load_members(root: Path, result: LoadResult) -> list[Member]:
     file = root / MEMBERS_PATH
@@ -364,8 +406,7 @@ def _load_members(root: Path, result: LoadResult) -> list[Member]:
         return []
     prefix: tuple[str, ...] = ()
     if isinstance(data.value, dict):
-        values, errors = validate(data, {"intro": Field(text), "members": Field(lambda v: v, True)},
-                                  MEMBERS_PATH)
+        values, errors = validate(data, MEMBERS_SCHEMA, MEMBERS_PATH)
         result.errors.extend(errors)
         if errors:
             return []

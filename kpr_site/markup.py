@@ -33,8 +33,19 @@ from kpr_site.model import Link
 from kpr_site.urls import SCHEME, is_external
 
 __all__ = [
-    "CONVERTER_VERSION", "SAFE_SCHEMES", "Converted", "LazyBody", "NoteFor",
-    "Problem", "Substitution", "apply_refs", "audit_attribute", "browser_url", "convert", "resolve_refs",
+    "CONVERTER_VERSION",
+    "SAFE_SCHEMES",
+    "Converted",
+    "LazyBody",
+    "NoteFor",
+    "Problem",
+    "SourceLines",
+    "Substitution",
+    "apply_refs",
+    "audit_attribute",
+    "browser_url",
+    "convert",
+    "resolve_refs",
 ]
 
 # Bump when the converter's output changes, so cached conversions are not reused.
@@ -122,7 +133,7 @@ def browser_url(value: str) -> str:
 _ESCAPED = re.compile(r"\\([!-/:-@\[-`{-~])")
 
 
-class _Lines:
+class SourceLines:
     """Finds the line of a link destination in Markdown source, in document order: the text
     of each line is searched with backslash escapes and character references resolved, as
     they are in `browser_url`."""
@@ -144,6 +155,13 @@ class _Lines:
                     return index
         return 0
 
+    def line_of(self, needle: str) -> int | None:
+        """The 1-based line holding `needle` as the browser reads it, or None."""
+        for index, text in enumerate(self.decoded):
+            if needle.lower() in text:
+                return index + 1
+        return None
+
 
 class _LinkCollector(Treeprocessor):
     """Collect in-site links and put placeholders in their place; check every URL's scheme and
@@ -155,14 +173,14 @@ class _LinkCollector(Treeprocessor):
     def __init__(self, md: markdown.Markdown) -> None:
         super().__init__(md)
         self.source_dir = ""
-        self.lines = _Lines("")
+        self.lines = SourceLines("")
         self.links: list[Link] = []
         self.anchors: list[str] = []
         self.problems: list[Problem] = []
 
     def start(self, text: str, source_path: str) -> None:
         self.source_dir = posixpath.dirname(source_path)
-        self.lines = _Lines(text)
+        self.lines = SourceLines(text)
         self.links, self.anchors, self.problems = [], [], []
 
     def run(self, root: Element) -> None:
@@ -526,7 +544,9 @@ class LazyBody:
     def __bool__(self) -> bool:
         return not self.empty
 
-    def __reduce__(self) -> tuple[type, tuple[str]]:
-        return (str, (f"{self.key}{self.subs!r}",))
+    def fingerprint(self) -> str:
+        """What the HTML is made from (the page key, kpr_site.cache.Fingerprint): the
+        converted body's cache key and its link substitutions determine it completely."""
+        return f"{self.key}{self.subs!r}"
 
 

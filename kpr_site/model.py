@@ -13,11 +13,13 @@ from dataclasses import dataclass
 from typing import Protocol
 
 __all__ = [
+    "CMS_BACKENDS",
     "GROUP_STATUSES",
     "PROJECT_STATUSES",
     "SECTORS",
     "Album",
     "Brand",
+    "CmsSettings",
     "Contact",
     "Dated",
     "Document",
@@ -74,6 +76,26 @@ class Contact:
     email: str = ""
 
 
+CMS_BACKENDS = ("gitlab", "github")
+
+
+@dataclass(frozen=True)
+class CmsSettings:
+    """`cms:` in content/site.yaml: editing in the browser at /admin/ (no /admin/ without it)."""
+
+    backend: str
+    """One of CMS_BACKENDS: where the repository is hosted."""
+    repo: str
+    """The repository as "group/name", e.g. "landkreis-rostock/kpr-site"."""
+    branch: str = "main"
+    """The branch editors' changes are committed to."""
+    app_id: str = ""
+    """The OAuth application's id (GitLab: the PKCE login needs it)."""
+    base_url: str = ""
+    """GitLab: the instance, e.g. "https://gitlab.opencode.de" (default gitlab.com). GitHub:
+    the address of an OAuth helper service; without it editors log in with a token."""
+
+
 @dataclass(frozen=True)
 class Brand:
     """The county's look: content/site.yaml `brand:`."""
@@ -111,6 +133,8 @@ class SiteConfig:
     short_title: str = ""
     """Short form of the title for browser tabs ("Seite – Kurzname"); empty: the title."""
     brand: Brand = Brand()
+    cms: CmsSettings | None = None
+    """Editing in the browser at /admin/; None (the default) builds no /admin/."""
 
     @property
     def base_path(self) -> str:

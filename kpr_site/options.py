@@ -40,6 +40,10 @@ class BuildOptions:
     cache_dir: Path | None = None
     """Where caches live; None means <source>/.cache."""
     use_cache: bool = True
+    search: bool = True
+    """Make the search index (Pagefind reads every page: ~1–2 s per 1,000 pages). Without it
+    the last index is carried over unchanged (the preview after its first build, `--no-search`
+    for quick local builds); a published build always makes it."""
     progress: Callable[[int, int], None] | None = None
     """Called as photos are processed, with (photos done, photos to do): for a progress bar."""
     today: dt.date = field(default_factory=build_date)
@@ -54,7 +58,7 @@ class BuildOptions:
 def settings_key(source: Path, out: Path, options: BuildOptions) -> str:
     """Everything besides the input files that decides the output."""
     return repr((str(source.resolve()), str(out.resolve()), options.drafts, options.base_url,
-                 options.today.isoformat(), options.precompress, __version__))
+                 options.today.isoformat(), options.search, options.precompress, __version__))
 
 
 def check_paths(source: Path, out: Path) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import os
-import pickle
 import re
 import traceback
 from collections.abc import Mapping
@@ -21,7 +20,7 @@ import jinja2
 from markupsafe import Markup, escape
 
 from kpr_site import german, placeholders
-from kpr_site.cache import Damaged, code_version, digest, read_sealed, store_sealed
+from kpr_site.cache import Damaged, Fingerprint, code_version, digest, read_sealed, store_sealed
 from kpr_site.errors import Location, SiteError
 from kpr_site.images import ImagePlan, picture_html, prioritise_first_image
 from kpr_site.inputs import walk_folder
@@ -94,6 +93,7 @@ class Renderer:
             **extra_globals,
         })
         self._template_keys: dict[str, str] = {}
+        self._fingerprint = Fingerprint()
         self._globals_key = digest(code_version(), repr(config), repr(sorted(extra_globals.items())),
                                    repr(sorted(assets.files.items())),
                                    repr(sorted((images or {}).items())))
@@ -139,9 +139,8 @@ class Renderer:
 
     def page_key(self, spec: PageSpec) -> str:
         """Everything a page's bytes depend on: globals, template chain and context."""
-        # pickle is ~4x faster than repr for dataclasses and just as deterministic here.
         return digest(self._globals_key, self.template_key(spec.template),
-                      pickle.dumps(spec, protocol=5))
+                      self._fingerprint(spec))
 
     def _source(self, name: str) -> str:
         try:

@@ -25,7 +25,14 @@ __all__ = [
     "group_references", "project_references", "reference_errors", "slug_from", "web_address",
 ]
 
-PUBLICATION = {"draft": Field(boolean), "publish": Field(date), "expires": Field(date)}
+PUBLICATION = {
+    "draft": Field(boolean, label="Entwurf", hint="Ein Entwurf erscheint nicht auf der Website "
+                   "(nur in der Vorschau mit --drafts)."),
+    "publish": Field(date, label="Veröffentlichen ab",
+                     hint="JJJJ-MM-TT: vorher erscheint der Inhalt nicht auf der Website."),
+    "expires": Field(date, label="Ablaufdatum", hint="JJJJ-MM-TT: ab diesem Tag nicht mehr in "
+                     "Listen, Feed, Kalender und Sitemap; die Seite bleibt erreichbar."),
+}
 """Fields of every Markdown content type: held back (`draft`), shown from a day on
 (`publish`), out of lists from a day on (`expires`)."""
 

@@ -273,7 +273,10 @@ class Preview:
         started = time.perf_counter()
         errors: list[SiteError] = []
         try:
-            options = replace(self._build_options, today=build_date(self.options.today))
+            # The search index at the first build only: Pagefind reads every page (~1–2 s per
+            # 1,000), which would make every save wait. Later saves keep that index.
+            options = replace(self._build_options, today=build_date(self.options.today),
+                              search=self.builds == 0)
             report = build_site(self.source, self.root, options)
         except BuildFailed as exc:
             errors = exc.errors

@@ -15,6 +15,7 @@ from pathlib import Path, PurePosixPath
 
 from kpr_site.bodies import ConvertedBodies, convert_sources, resolve_bodies
 from kpr_site.cache import CacheLayout, JsonCache, PackCache, PackFolder, code_version
+from kpr_site.cms import ADMIN_URL, admin_files
 from kpr_site.colours import brand_colours, theme_css
 from kpr_site.documents import DOCUMENTS_PATH
 from kpr_site.errors import Location, SiteError, file_error
@@ -53,6 +54,7 @@ from kpr_site.render import Assets, Renderer, collect_assets
 from kpr_site.urls import (
     FEED_URL,
     MEMBERS_URL,
+    SITEMAP_URL,
     document_url,
     find_collisions,
     join_url,
@@ -126,6 +128,8 @@ class Plan:
     images: Mapping[str, ImagePlan]
     """The derivatives of every image the site uses, by source path."""
     specs: tuple[PageSpec, ...]
+    admin: tuple[tuple[PurePosixPath, bytes], ...]
+    """The files of /admin/ (the browser CMS); none without `cms:` in site.yaml."""
     renderer: Renderer
     packs: PackFolder
     """Where the bodies' HTML is read from as pages are rendered."""
@@ -162,13 +166,14 @@ def plan_stage(
                                      .encode()})
     renderer = Renderer(source, site.config, assets, page_globals(site), caches.jinja, images)
     errors = [*loaded.errors, *image_errors, *link_errors, *find_collisions(_claims(site, specs))]
+    admin = _admin(source, site, errors)
     try:  # syntax errors surface before anything is rendered or written
         renderer.load_templates({spec.template for spec in specs})
     except SiteError as exc:
         errors.append(exc)
     # Only now is it known which photos beside the texts are published.
     warnings = unused_files(source, images.keys() | failed)
-    return Plan(site, bodies, images, specs, renderer, converted.packs, assets, tuple(errors),
+    return Plan(site, bodies, images, specs, admin, renderer, converted.packs, assets, tuple(errors),
                 tuple(warnings), seconds, index.damaged)
 
 
@@ -214,7 +219,7 @@ def _source_urls(site: Site) -> dict[str, str]:
 def _claims(site: Site, specs: tuple[PageSpec, ...]) -> Iterator[tuple[str, str]]:
     for spec in specs:
         yield spec.url, spec.source
-    for url in (FEED_URL, "/sitemap.xml", "/robots.txt"):
+    for url in (FEED_URL, SITEMAP_URL, "/robots.txt", *([ADMIN_URL] if site.config.cms else [])):
         yield url, "(Generator)"
     for url, _ in calendar_files(site):
         yield url, "(Kalender)"
@@ -227,7 +232,7 @@ def extra_files(source: Path, plan: Plan) -> Iterator[tuple[PurePosixPath, bytes
     """Feed, sitemap, robots.txt, calendars, documents and static files: compared by bytes."""
     site = plan.site
     yield output_file(FEED_URL), atom_feed(site, plan.bodies)
-    yield output_file("/sitemap.xml"), sitemap(site, (s.url for s in plan.specs if s.indexed))
+    yield output_file(SITEMAP_URL), sitemap(site, (s.url for s in plan.specs if s.indexed))
     yield output_file("/robots.txt"), robots_txt(site)
     for url, data in calendar_files(site):
         yield output_file(url), data
@@ -236,6 +241,16 @@ def extra_files(source: Path, plan: Plan) -> Iterator[tuple[PurePosixPath, bytes
             yield output_file(document_url(document.file)), (source / document.source_path).read_bytes()
     for site_path, data in plan.assets.files.values():
         yield output_file(site_path), data
+    yield from plan.admin
+
+
+def _admin(source: Path, site: Site, errors: list[SiteError]) -> tuple[tuple[PurePosixPath, bytes], ...]:
+    """The files of /admin/ (none without `cms:`); a missing CMS package is added to `errors`."""
+    try:
+        return tuple(admin_files(source, site.config))
+    except SiteError as exc:
+        errors.append(exc)
+        return ()
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,9 @@ __all__ = [
     "PRESS_URL",
     "PROJECTS_URL",
     "SCHEME",
+    "SEARCH_BUNDLE_URL",
+    "SEARCH_URL",
+    "SITEMAP_URL",
     "TOPICS_URL",
     "album_url",
     "document_url",
@@ -55,6 +58,11 @@ DOCUMENTS_URL = "/dokumente/"
 LIST_URLS = {"events": EVENTS_URL, "groups": GROUPS_URL, "funding": FUNDING_URL,
              "documents": DOCUMENTS_URL}
 """The list page of each content type whose introduction is content/<kind>.md."""
+
+SEARCH_URL = "/suche/"
+SEARCH_BUNDLE_URL = "/pagefind/"
+"""The search index (kpr_site.search); the search page loads pagefind.js from here."""
+SITEMAP_URL = "/sitemap.xml"
 
 
 SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")

@@ -45,22 +45,7 @@ def make_site(tmp_path: Path) -> MakeSite:
     """
 
     def make(files: dict[str, str | bytes | None], root: Path | None = None) -> Path:
-        root = root or tmp_path / "site"
-        if not (root / "templates").exists():
-            shutil.copytree(REPO / "templates", root / "templates")
-            (root / "content").mkdir(parents=True, exist_ok=True)
-            (root / "content" / "site.yaml").write_text(SITE_YAML, encoding="utf-8")
-        for name, data in files.items():
-            path = root / name
-            if data is None:
-                path.unlink(missing_ok=True)
-                continue
-            path.parent.mkdir(parents=True, exist_ok=True)
-            if isinstance(data, bytes):
-                path.write_bytes(data)
-            else:
-                path.write_text(textwrap.dedent(data).lstrip("\n"), encoding="utf-8")
-        return root
+        return write_site(root or tmp_path / "site", files)
 
     return make  # type: ignore[return-value]
 
@@ -70,6 +55,25 @@ def shipped_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One cache folder for the builds of the shipped site in a session (making its photos'
     derivatives is the slow part); never the repository's own .cache/."""
     return tmp_path_factory.mktemp("shipped-cache")
+
+
+def write_site(root: Path, files: dict[str, str | bytes | None]) -> Path:
+    """What `make_site` does, for fixtures of a wider scope."""
+    if not (root / "templates").exists():
+        shutil.copytree(REPO / "templates", root / "templates")
+        (root / "content").mkdir(parents=True, exist_ok=True)
+        (root / "content" / "site.yaml").write_text(SITE_YAML, encoding="utf-8")
+    for name, data in files.items():
+        path = root / name
+        if data is None:
+            path.unlink(missing_ok=True)
+            continue
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(data, bytes):
+            path.write_bytes(data)
+        else:
+            path.write_text(textwrap.dedent(data).lstrip("\n"), encoding="utf-8")
+    return root
 
 
 @pytest.fixture

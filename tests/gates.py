@@ -34,12 +34,15 @@ __all__ = [
     "CONTENT_SECURITY_POLICY",
     "META_CONTENT_SECURITY_POLICY",
     "REPO_ROOT",
+    "SEARCH_CONTENT_SECURITY_POLICY",
     "VIEWPORTS",
     "VNU_JAR",
     "SweepResult",
     "base_path_of",
     "html_paths",
     "load_pages",
+    "meta_policy_for",
+    "policy_for",
     "require_browser_tools",
     "require_tool",
     "require_validator_tools",
@@ -70,18 +73,33 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 # Sent with every page: the site must work without inline styles or scripts and without other
-# hosts, so that the production server can use the same strict policy. The one script is the
-# gallery's lightbox.js, a same-origin file (script-src 'self'), never inline.
+# hosts, so that the production server can use the same strict policy. The scripts are
+# same-origin files (script-src 'self'), never inline: the gallery's lightbox.js and the
+# search page's search.js. Forms may only go to the site itself (the search field).
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-    "object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
+# The search page and the search bundle (whose web worker gets the policy of its own
+# response) need one exception: Pagefind's index runs as WebAssembly, which script-src
+# allows only with 'wasm-unsafe-eval' (it permits compiling WebAssembly, not eval of text).
+SEARCH_PATHS = ("suche/", "pagefind/")
+SEARCH_CONTENT_SECURITY_POLICY = CONTENT_SECURITY_POLICY.replace(
+    "script-src 'self'", "script-src 'self' 'wasm-unsafe-eval'")
 # The same policy as a <meta http-equiv> tag on every page (for hosts that send no headers, such as
 # GitHub and GitLab Pages). Browsers ignore these directives in a meta tag and warn about them.
 HEADER_ONLY_DIRECTIVES = ("frame-ancestors", "report-uri", "sandbox")
 META_CONTENT_SECURITY_POLICY = "; ".join(
     d for d in CONTENT_SECURITY_POLICY.split("; ") if d.split()[0] not in HEADER_ONLY_DIRECTIVES
 )
+
+
+def meta_policy_for(path: str, base_path: str = "/") -> str | None:
+    """The policy a page carries as its <meta> tag (for hosts without headers)."""
+    policy = policy_for(path, base_path)
+    if policy is None:
+        return None
+    return "; ".join(d for d in policy.split("; ") if d.split()[0] not in HEADER_ONLY_DIRECTIVES)
 # Pages checked at the same time per viewport; 4 keeps a 100-page site near 20 s.
 PARALLEL_PAGES = 4
 
@@ -165,11 +183,22 @@ class _SiteHandler(SimpleHTTPRequestHandler):
         return super().translate_path("/" + plain[len(self.base_path) :])
 
     def end_headers(self) -> None:
-        self.send_header("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        policy = policy_for(urlsplit(self.path).path, self.base_path)
+        if policy:
+            self.send_header("Content-Security-Policy", policy)
         super().end_headers()
 
     def log_message(self, format: str, *args: Any) -> None:
         """Requests are recorded by the browser test; no log lines on stderr."""
+
+
+def policy_for(path: str, base_path: str = "/") -> str | None:
+    """The Content-Security-Policy the test server sends for a URL path; none for /admin/,
+    whose page carries its own (a <meta> written by kpr_site.cms)."""
+    relative = unquote(path)[len(base_path):] if path.startswith(base_path) else ""
+    if relative.startswith("admin/"):
+        return None
+    return SEARCH_CONTENT_SECURITY_POLICY if relative.startswith(SEARCH_PATHS) else CONTENT_SECURITY_POLICY
 
 
 class _QuietServer(ThreadingHTTPServer):

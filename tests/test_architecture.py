@@ -27,8 +27,8 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("spreading work over the cores (worker pools)", {"parallel"}),
     ("the site's URLs: paths by content type, the one join with the base, what leaves the site",
      {"urls"}),
-    ("one library or one concern each: YAML, Markdown, atomic output, Pillow",
-     {"frontmatter", "markup", "output", "images"}),
+    ("one library or one concern each: YAML, Markdown, atomic output, Pillow, Pagefind",
+     {"frontmatter", "markup", "output", "images", "search"}),
     ("the preview's HTTP server (standard library only)", {"devserver"}),
     ("on top of a parser: field validation, link resolution, the page plan, feeds",
      {"fields", "links", "pages", "feeds", "ical"}),
@@ -37,6 +37,7 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("the council's own content types: events, working groups, funding, documents",
      {"events", "groups", "funding", "documents"}),
     ("loading content/ into the model", {"load"}),
+    ("the browser CMS's configuration, from the content schema", {"cms"}),
     ("converting Markdown bodies", {"bodies"}),
     ("the stages of every run: load, convert, plan, images", {"stages"}),
     ("the recipe and its sinks", {"build"}),
@@ -54,6 +55,7 @@ ROOMS = {
     "markupsafe": {"render"},
     "PIL": {"images"},
     "watchdog": {"serve"},
+    "pagefind_bin": {"search"},
 }
 
 MODULES = sorted(path.stem for path in PACKAGE.glob("*.py"))

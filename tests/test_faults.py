@@ -315,6 +315,14 @@ def namespace() -> Callable[[Path, str, list[list[str]]], list[object]]:
     return run
 
 
+def _without_search(digests: object) -> dict[str, str]:
+    """A build's files without its search index: Pagefind 1.5.2 writes its index in the order the
+    file system lists the pages, and the tmpfs of these tests lists them in another order than
+    the disk of the clean build (same file system: byte-identical, see tests/test_search.py)."""
+    assert isinstance(digests, dict)
+    return {name: sha for name, sha in digests.items() if not name.startswith("pagefind/")}
+
+
 def _retitled(site: Path) -> str:
     return (site / "content/site.yaml").read_text().replace("Testrat", "Neuer Rat")
 
@@ -340,7 +348,7 @@ def test_full_disk_under_output_and_cache_is_an_error_and_the_next_build_recover
     assert listing == [".build.lock", "build", "cache", "fill"]  # no staging, no temp files
     assert third[0] == 0  # type: ignore[index]
     build_site(site, tmp_path / "clean", BuildOptions(jobs=1, use_cache=False))
-    assert final == tree_digest(tmp_path / "clean")
+    assert _without_search(final) == _without_search(tree_digest(tmp_path / "clean"))
 
 
 def test_read_only_output_folder_is_an_error_naming_it(
@@ -381,7 +389,7 @@ def test_cache_that_cannot_be_written_only_costs_speed(
     assert err.count("Warnung") == 1 and "Traceback" not in err
     assert f"{disk / 'images'}: Warnung: Fotos konnten nicht im Zwischenspeicher abgelegt werden" in err
     build_site(site, tmp_path / "clean", BuildOptions(jobs=1, use_cache=False))
-    assert tree_digest(out) == tree_digest(tmp_path / "clean")
+    assert _without_search(tree_digest(out)) == _without_search(tree_digest(tmp_path / "clean"))
     # The spare folder for the photos is gone; .out.next is the double buffer of every build.
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         ".clean.lock", ".out.lock", ".out.next", "b.jpg", "clean", "disk", "out"]

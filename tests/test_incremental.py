@@ -150,8 +150,9 @@ def test_one_edited_post_converts_one_markdown_text(make_site, capsys) -> None: 
     assert main(["build", "--source", str(root)]) == 0
     out = capsys.readouterr().out
     assert "1 Markdown-Texte umgewandelt" in out
-    # Its page and the feed (which carries full texts); lists show only the summary.
-    assert "2 geändert" in out and "1 Seiten gerendert" in out
+    # Its page and the feed (which carries full texts); lists show only the summary. In the
+    # search index: the page's fragment, the word index, the meta file and the entry naming it.
+    assert "6 geändert" in out and "1 Seiten gerendert" in out
 
 
 def test_rebuild_without_changes_does_nothing_and_keeps_mtimes(make_site, capsys) -> None:  # type: ignore[no-untyped-def]

@@ -291,3 +291,15 @@ def test_any_mix_of_links_builds_with_reference_hrefs_or_fails_cleanly(prop_root
     found = parse(body_html(out, "/t/"))
     built = [href for href, _ in found.links]
     assert built == [_expected(href) for href in reference_hrefs(body)]
+
+
+def test_check_finds_a_missing_anchor_written_with_escapes_at_its_line(make_site) -> None:  # type: ignore[no-untyped-def]
+    from kpr_site.check import check_site
+
+    root = make_site({
+        "content/pages/t.md": page("T", "Erste Zeile.\n\n[Ziel](ziel.md#kein\\_anker)"),
+        "content/pages/ziel.md": page("Ziel", "## Abschnitt 1"),
+    })
+    found = [(str(f.location), f.message) for f in check_site(root).errors]
+    assert ("content/pages/t.md:6", "Den Anker „#kein_anker“ gibt es nicht auf der Seite /ziel/.") \
+        in found, found

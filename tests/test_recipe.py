@@ -67,3 +67,48 @@ def test_report_is_computed_from_the_stages(make_site, tmp_path: Path) -> None: 
     assert (first.images_made, first.images_cached, first.converted) == (1, 0, 2)
     assert (again.images_made, again.images_cached, again.converted) == (0, 1, 0)
     assert first.files == again.files == again.unchanged and again.rendered == 0
+
+
+# --- The page key: an explicit fingerprint of what a page is made from ------------------------
+
+def test_fingerprint_is_deterministic_and_sees_every_field() -> None:
+    import dataclasses
+    import datetime as dt
+
+    from kpr_site.cache import Fingerprint
+
+    @dataclasses.dataclass(frozen=True)
+    class Item:
+        title: str
+        day: dt.date
+        tags: tuple[str, ...] = ()
+
+    one = {"items": (Item("A", dt.date(2017, 2, 10), ("x",)),), "n": 1, "none": None}
+    same = {"none": None, "n": 1, "items": (Item("A", dt.date(2017, 2, 10), ("x",)),)}
+    assert Fingerprint()(one) == Fingerprint()(same)  # dict order does not matter
+    for changed in ({**one, "n": 2}, {**one, "n": 1.0}, {**one, "n": "1"},
+                    {**one, "items": (Item("A", dt.date(2017, 2, 11), ("x",)),)},
+                    {**one, "items": (Item("A", dt.date(2017, 2, 10), ("y",)),)}):
+        assert Fingerprint()(changed) != Fingerprint()(one), changed
+
+
+def test_fingerprint_refuses_what_it_cannot_key_stably() -> None:
+    import pytest
+
+    from kpr_site.cache import Fingerprint
+
+    with pytest.raises(TypeError):
+        Fingerprint()({"callback": lambda: None})
+
+
+def test_a_lazy_body_is_keyed_by_its_cache_key_and_links_not_its_loader() -> None:
+    from kpr_site.cache import Fingerprint
+    from kpr_site.markup import LazyBody
+
+    def loader() -> str:
+        raise AssertionError("keying a page must not load its body")
+
+    a = LazyBody("k1", (("href", "/a/"),), False, loader)
+    assert Fingerprint()(a) == Fingerprint()(LazyBody("k1", (("href", "/a/"),), False, loader))
+    assert Fingerprint()(a) != Fingerprint()(LazyBody("k1", (("href", "/b/"),), False, loader))
+    assert Fingerprint()(a) != Fingerprint()(LazyBody("k2", (("href", "/a/"),), False, loader))
