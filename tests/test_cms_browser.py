@@ -218,7 +218,8 @@ def test_editing_a_release_keeps_its_keys_and_their_order(
     cms.get_by_role("button", name="Speichern").click()
 
     name = EXISTING.rsplit("/", 1)[1]
-    text = _saved(cms, "content/press", lambda files: "monatlich" in files[name])[name]
+    # .get: while the CMS writes, the file can be missing from the folder for a moment.
+    text = _saved(cms, "content/press", lambda files: "monatlich" in files.get(name, ""))[name]
     before, after = _front_matter(EXISTING_TEXT), _front_matter(text)
     # Every key stays, in its place, with its value; the CMS only appends the one field it
     # always writes, a checkbox's false (which means what a missing `draft` means).
