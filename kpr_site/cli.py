@@ -112,6 +112,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
 
 
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so that flushing it at exit raises no second BrokenPipeError
+    (Python would print "Exception ignored …" with a traceback)."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+
+
 def _main(argv: Sequence[str] | None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
@@ -125,6 +132,9 @@ def _main(argv: Sequence[str] | None) -> int:
     command = {"build": _build, "serve": _serve, "new": _new, "check": _check}[args.command]
     try:
         return command(parser, args)
+    except BrokenPipeError:  # `kpr-site check | head`: the reader has gone; nothing to tell
+        _silence_stdout()
+        return EXIT_CONTENT
     except (BuildFailed, SiteError, OSError) as exc:  # the one place errors are shown
         failure = BuildFailed([file_error(exc)]) if isinstance(exc, OSError) else exc
         errors = failure.errors if isinstance(failure, BuildFailed) else [failure]

@@ -171,3 +171,20 @@ def test_help_and_usage_errors_speak_german(capsys):
     assert "--jobs erwartet eine ganze Zahl, nicht 'x'" in capsys.readouterr().err
     assert run(["bauen"]) == 2
     assert "'bauen' gibt es nicht (möglich: 'build', 'serve', 'new', 'check')" in capsys.readouterr().err
+
+
+def test_check_piped_into_a_reader_that_stops_early_ends_quietly(make_site, tmp_path):
+    import subprocess
+    import sys
+
+    marker = "[Vom Landkreis zu bestätigen: Angabe]\n\n"
+    root = make_site({"content/pages/a.md": "---\ntitle: A\n---\n" + marker * 3000})
+    check = subprocess.Popen([sys.executable, "-m", "kpr_site", "check", "--source", str(root)],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert check.stdout is not None and check.stderr is not None
+    check.stdout.readline()  # like `| head -1`: read a line, then go away
+    check.stdout.close()
+    with check.stderr:
+        err = check.stderr.read().decode()
+    check.wait(timeout=60)
+    assert err == "", err  # the reader left: no traceback, and no error about it either
