@@ -38,6 +38,7 @@ __all__ = [
     "Place",
     "PressRelease",
     "Project",
+    "Publication",
     "Registration",
     "Site",
     "SiteConfig",
@@ -143,8 +144,20 @@ class SiteConfig:
         return "/" + rest.partition("/")[2]
 
 
+@dataclass(frozen=True, kw_only=True)
+class Publication:
+    """When a Markdown content item is on the site: the fields every such type shares."""
+
+    draft: bool = False
+    publish: dt.date | None = None
+    """Not on the site before this day (`publish: 2024-05-01`)."""
+    expires: dt.date | None = None
+    """From this day on out of lists, feeds, calendars and the sitemap; the page itself stays
+    reachable (links keep working) with a notice and without search-engine indexing."""
+
+
 @dataclass(frozen=True)
-class PressRelease:
+class PressRelease(Publication):
     """content/press/YYYY-MM-DD-slug.md — a Pressemitteilung."""
 
     path: str
@@ -168,12 +181,6 @@ class PressRelease:
     """`image` relative to the site root ("gallery/sitzung/foto1.jpg"), set by the loader."""
     groups: tuple[str, ...] = ()
     """Slugs of the working groups this release is about (content/groups/<slug>.md)."""
-    draft: bool = False
-    publish: dt.date | None = None
-    """Not on the site before this day (`publish: 2024-05-01`)."""
-    expires: dt.date | None = None
-    """From this day on out of lists, feeds, calendars and the sitemap; the page itself stays
-    reachable (links keep working) with a notice and without search-engine indexing."""
 
 
 @dataclass(frozen=True)
@@ -183,7 +190,7 @@ class Funding:
 
 
 @dataclass(frozen=True)
-class Project:
+class Project(Publication):
     """content/projects/slug.md — a project or Mikroprojekt."""
 
     path: str
@@ -206,16 +213,10 @@ class Project:
     image_path: str = ""
     groups: tuple[str, ...] = ()
     """Slugs of the working groups the project belongs to."""
-    draft: bool = False
-    publish: dt.date | None = None
-    """Not on the site before this day (`publish: 2024-05-01`)."""
-    expires: dt.date | None = None
-    """From this day on out of lists, feeds, calendars and the sitemap; the page itself stays
-    reachable (links keep working) with a notice and without search-engine indexing."""
 
 
 @dataclass(frozen=True)
-class Page:
+class Page(Publication):
     """content/pages/slug.md — a standalone page such as Kontakt or Impressum."""
 
     path: str
@@ -224,12 +225,6 @@ class Page:
     title: str
     summary: str = ""
     nav_order: int | None = None
-    draft: bool = False
-    publish: dt.date | None = None
-    """Not on the site before this day (`publish: 2024-05-01`)."""
-    expires: dt.date | None = None
-    """From this day on out of lists, feeds, calendars and the sitemap; the page itself stays
-    reachable (links keep working) with a notice and without search-engine indexing."""
 
 
 @dataclass(frozen=True)
@@ -302,7 +297,7 @@ class Registration:
 
 
 @dataclass(frozen=True)
-class Event:
+class Event(Publication):
     """content/events/YYYY-MM-DD-slug.md — a Termin; content/events/slug.md — one whose date is
     not fixed yet (`schedule:` says when, e.g. "einmal im Jahr")."""
 
@@ -327,12 +322,6 @@ class Event:
     """Slugs of working groups (content/groups/<slug>.md)."""
     projects: tuple[str, ...] = ()
     """Slugs of projects (content/projects/<slug>.md)."""
-    draft: bool = False
-    publish: dt.date | None = None
-    """Not on the site before this day (`publish: 2024-05-01`)."""
-    expires: dt.date | None = None
-    """From this day on out of lists, feeds, calendars and the sitemap; the page itself stays
-    reachable (links keep working) with a notice and without search-engine indexing."""
 
     @property
     def all_day(self) -> bool:
@@ -358,7 +347,7 @@ class Event:
 
 
 @dataclass(frozen=True)
-class Group:
+class Group(Publication):
     """content/groups/slug.md — an Arbeitsgruppe of the council."""
 
     path: str
@@ -377,12 +366,6 @@ class Group:
     """Name of the person leading it, as in content/members.yaml."""
     members: tuple[str, ...] = ()
     """Names of its members, as in content/members.yaml."""
-    draft: bool = False
-    publish: dt.date | None = None
-    """Not on the site before this day (`publish: 2024-05-01`)."""
-    expires: dt.date | None = None
-    """From this day on out of lists, feeds, calendars and the sitemap; the page itself stays
-    reachable (links keep working) with a notice and without search-engine indexing."""
 
 
 @dataclass(frozen=True)
@@ -400,7 +383,7 @@ class FundingCall:
 
 
 @dataclass(frozen=True)
-class FundingProgramme:
+class FundingProgramme(Publication):
     """content/funding/slug.md — a Förderprogramm."""
 
     path: str
@@ -419,12 +402,6 @@ class FundingProgramme:
     """Documents for applicants: file names or titles of entries in content/documents.yaml."""
     calls: tuple[FundingCall, ...] = ()
     topics: tuple[str, ...] = ()
-    draft: bool = False
-    publish: dt.date | None = None
-    """Not on the site before this day (`publish: 2024-05-01`)."""
-    expires: dt.date | None = None
-    """From this day on out of lists, feeds, calendars and the sitemap; the page itself stays
-    reachable (links keep working) with a notice and without search-engine indexing."""
 
 
 @dataclass(frozen=True)
