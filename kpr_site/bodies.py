@@ -13,7 +13,7 @@ from kpr_site.markup import CONVERTER_VERSION, Converted, LazyBody, convert, res
 from kpr_site.model import Source
 from kpr_site.parallel import map_ranges
 
-__all__ = ["ConvertedBodies", "convert_sources", "resolve_bodies"]
+__all__ = ["ConvertedBodies", "carry_over", "convert_sources", "resolve_bodies"]
 
 def _key(source: Source) -> str:
     # The code's own hash makes the cache correct by construction across upgrades.
@@ -69,6 +69,36 @@ def convert_sources(
     return result
 
 
+def carry_over(
+    sources: Iterable[Source], before: Mapping[str, Source], bodies: ConvertedBodies, jobs: int
+) -> ConvertedBodies:
+    """`bodies`, converted from `before`, brought up to date with `sources` (for `serve`): a
+    body whose Source is the very same object is taken over, the others are converted and
+    kept in memory (a preview does not write the Markdown cache)."""
+    result = ConvertedBodies({}, {}, {}, {}, {})
+    missing: list[Source] = []
+    for source in sources:
+        path = source.path
+        if before.get(path) is not source:
+            missing.append(source)
+            continue
+        key = result.keys[path] = bodies.keys[path]
+        result.converted[path] = bodies.converted[path]
+        result.empty[path] = bodies.empty[path]
+        if key in bodies.fresh:
+            result.fresh[key] = bodies.fresh[key]
+        result.packs[key] = bodies.packs.get(key)
+    for source, (converted, _) in zip(missing, _convert_many(missing, PackFolder(None), jobs),
+                                      strict=True):
+        key = result.keys[source.path] = _key(source)
+        result.converted[source.path] = converted
+        result.fresh[key] = converted.html
+        result.empty[source.path] = not converted.html
+        result.packs[key] = None
+    result.count = len(missing)
+    return result
+
+
 def _valid_meta(value: Any) -> bool:
     return (Converted.valid_json(value, with_html=False) and "pack" in value
             and isinstance(value["pack"], str | None))
@@ -88,20 +118,28 @@ def _convert_many(
 
 def resolve_bodies(
     sources: Mapping[str, Source], bodies: ConvertedBodies, packs: PackFolder,
-    resolver: LinkResolver,
-) -> tuple[dict[str, LazyBody], list[SiteError]]:
+    resolver: LinkResolver, before: Mapping[str, Resolved] | None = None,
+) -> tuple[dict[str, Resolved], list[SiteError]]:
     """Resolve every body's links (errors name the file and line of the link); the HTML is
-    put together only when a page shows it."""
-    resolved: dict[str, LazyBody] = {}
+    put together only when a page shows it. `before` are bodies resolved by the same
+    resolver in an earlier run (`serve`): one whose Source is the same object is kept."""
+    resolved: dict[str, Resolved] = {}
     errors: list[SiteError] = []
     for path, source in sources.items():
-        subs, found = resolve_refs(bodies.converted[path], path, source.body_line,
-                                   resolver.resolve, resolver.picture, resolver.note)
-        key = bodies.keys[path]
-        resolved[path] = LazyBody(key, subs, bodies.empty[path],
-                                  _loader(key, source, bodies, packs))
-        errors.extend(found)
+        kept = before.get(path) if before else None
+        if kept is None or kept[0] is not source:
+            subs, found = resolve_refs(bodies.converted[path], path, source.body_line,
+                                       resolver.resolve, resolver.picture, resolver.note)
+            key = bodies.keys[path]
+            kept = (source, LazyBody(key, subs, bodies.empty[path],
+                                     _loader(key, source, bodies, packs)), tuple(found))
+        resolved[path] = kept
+        errors.extend(kept[2])
     return resolved, errors
+
+
+Resolved = tuple[Source, LazyBody, tuple[SiteError, ...]]
+"""A body with its links resolved: its source, the body, the errors resolving found."""
 
 
 def _loader(key: str, source: Source, bodies: ConvertedBodies, packs: PackFolder) -> Callable[[], str]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import hashlib
 import os
 import tempfile
 import time
@@ -24,10 +25,11 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import ParamSpec, Protocol, TypeVar
 
-from kpr_site.cache import CacheLayout
+from kpr_site.cache import CacheLayout, write_file
 from kpr_site.errors import BuildFailed, Location, SiteError, file_error
 from kpr_site.manifest import Manifest, OutputRecord, fingerprint_inputs, load_manifest
 from kpr_site.markup import LazyBody
+from kpr_site.memory import Memory
 from kpr_site.model import Site
 from kpr_site.options import BuildOptions, settings_key
 from kpr_site.output import Staging, build_lock, check_output_dir
@@ -48,8 +50,8 @@ from kpr_site.stages import (
 from kpr_site.urls import SEARCH_BUNDLE_URL, output_file
 
 __all__ = [
-    "BuildOptions", "BuildReport", "CheckSink", "DryRun", "StagingSink", "build_site", "dry_run",
-    "run",
+    "BuildOptions", "BuildReport", "CheckSink", "DryRun", "MemorySink", "StagingSink", "build_preview",
+    "build_site", "dry_run", "run",
 ]
 
 P = ParamSpec("P")
@@ -124,13 +126,14 @@ class RunResult:
     """Every error found (a sink that stops raised BuildFailed instead)."""
 
 
-def run(source: Path, options: BuildOptions, sink: Sink) -> RunResult:
-    """The one recipe of build, check and serve."""
+def run(source: Path, options: BuildOptions, sink: Sink, memory: Memory | None = None) -> RunResult:
+    """The one recipe of build, check and serve. With a `memory` (serve), every stage takes
+    over what the last run with it made from the same inputs, and records its own results."""
     started = time.perf_counter()
     caches = CacheLayout(options.cache_root(source) if options.use_cache else None)
-    loaded = load_stage(source, options, caches, sink.hash_files)
-    converted = convert_stage(loaded, options, caches)
-    plan = plan_stage(source, options, caches, loaded, converted)
+    loaded = load_stage(source, options, caches, sink.hash_files, memory)
+    converted = convert_stage(loaded, options, caches, memory)
+    plan = plan_stage(source, options, caches, loaded, converted, memory)
     errors = list(plan.errors if plan else loaded.errors)
     _stop_unless(sink, errors)
     if plan is None:
@@ -212,6 +215,8 @@ class StagingSink:
         self.hash_files = not previous.inputs
         self.search = options.search
         self.damaged = int(previous.damaged)
+        self.outputs: dict[str, OutputRecord] = {}
+        """What the last `write` put into `out`."""
         check_output_dir(out)
 
     @contextlib.contextmanager
@@ -238,6 +243,7 @@ class StagingSink:
         except BaseException:
             staging.discard()
             raise
+        self.outputs = outputs
         # After the swap nothing may fail the build: saving the manifest never raises.
         if self.manifest_file is not None:
             Manifest(self.settings, self.started_ns, inputs, outputs).save(self.manifest_file)
@@ -347,6 +353,83 @@ def _render_pages(
     return [e for errors, _ in chunks for e in errors], damaged() + sum(n for _, n in chunks)
 
 
+class MemorySink:
+    """`kpr-site serve`: the first run fills the preview folder as `build` does (a staging
+    folder swapped in); every later run renders only the pages whose key changed, writes
+    only files whose bytes changed (each atomically, in place) and removes what the site no
+    longer has. With the recipe's Memory this keeps a save's work to what it affects."""
+
+    keep_going = False
+    hash_files = False
+
+    def __init__(self, source: Path, out: Path, options: BuildOptions) -> None:
+        self.out = out
+        self._first = StagingSink(source, out, options)
+        self.damaged = self._first.damaged
+        self.keys: dict[str, str] | None = None
+        """Output path → key of every file this sink made, after the first run."""
+
+    def session(self) -> contextlib.AbstractContextManager[Callable[[], Path]]:
+        return self._first.session()
+
+    def write(self, source: Path, loaded: Loaded, plan: Plan, made: Made, jobs: int) -> Written:
+        if self.keys is None or not self.out.is_dir():
+            written = self._first.write(source, loaded, plan, made, jobs)
+            self.keys = {rel: record[0] for rel, record in self._first.outputs.items()}
+            return written
+        keys: dict[str, str] = {}
+        todo: list[tuple[PageSpec, PurePosixPath]] = []
+        for spec in plan.specs:
+            rel = output_file(spec.url)
+            keys[str(rel)] = key = plan.renderer.page_key(spec)
+            if self.keys.get(str(rel)) != key:
+                todo.append((spec, rel))
+        pages: dict[PurePosixPath, bytes] = {}
+        errors, damaged = _render_pages(pages.__setitem__, plan, todo, jobs)
+        if errors:
+            raise BuildFailed(_unique(errors))
+        changed = dict(pages)
+        for rel, data in extra_files(source, plan):
+            keys[str(rel)] = key = "=" + hashlib.sha256(data).hexdigest()
+            if self._extra_key(str(rel)) != key:
+                changed[rel] = data
+        for rel, file in made.files:  # named by their content: one there is the same
+            keys[str(rel)] = self.keys.get(str(rel), "")
+            if str(rel) not in self.keys:
+                changed[rel] = file.read_bytes()
+        bundle = SEARCH_BUNDLE_URL.strip("/") + "/"
+        keys.update((rel, key) for rel, key in self.keys.items() if rel.startswith(bundle))
+        for rel, data in changed.items():
+            write_file(self.out / rel, data)
+        for gone in self.keys.keys() - keys.keys():
+            _remove_output(self.out, gone)
+        self.keys = keys
+        return Written(len(keys), len(changed), len(keys) - len(changed), len(todo), (), damaged)
+
+    def _extra_key(self, rel: str) -> str:
+        """The key of a generated file as last written; the first build recorded none."""
+        assert self.keys is not None
+        key = self.keys.get(rel)
+        if key == "":
+            with contextlib.suppress(OSError):
+                return "=" + hashlib.sha256((self.out / rel).read_bytes()).hexdigest()
+        return key or ""
+
+
+def _remove_output(out: Path, rel: str) -> None:
+    """Delete a file the site no longer has, and the folders it leaves empty."""
+    file = out / rel
+    with contextlib.suppress(FileNotFoundError):
+        file.unlink()
+    for folder in file.parents:
+        if folder == out or not folder.is_relative_to(out):
+            break
+        try:
+            folder.rmdir()
+        except OSError:  # not empty
+            break
+
+
 class CheckSink:
     """`kpr-site check`: every page rendered for `visit`, every error collected, nothing
     written but the caches."""
@@ -407,6 +490,13 @@ def build_site(source: Path, out: Path, options: BuildOptions | None = None,
     is the manifest of the last build if the caller has read it already."""
     options = options or BuildOptions()
     return run(source, options, StagingSink(source, out, options, previous)).report
+
+
+@_faults_as_errors
+def build_preview(source: Path, options: BuildOptions, sink: MemorySink, memory: Memory) -> BuildReport:
+    """One run of `kpr-site serve`: like build_site, with the preview's sink and the memory
+    it keeps between runs."""
+    return run(source, options, sink, memory).report
 
 
 @dataclass(frozen=True)

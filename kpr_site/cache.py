@@ -54,9 +54,24 @@ class Fingerprint:
     and link substitutions). Anything else is a TypeError, not a silently unstable key. A
     dataclass instance is walked once per Fingerprint (a release appears on many pages)."""
 
-    def __init__(self) -> None:
+    def __init__(self, before: Fingerprint | None = None) -> None:
         self._seen: dict[int, tuple[object, bytes]] = {}
-        self._fields: dict[type, tuple[str, ...]] = {}
+        self._fields: dict[type, tuple[str, ...]] = before._fields if before else {}
+        # What an earlier run walked (`serve` keeps its model between runs): an object still
+        # in the model is the very same object, and the model's records are frozen.
+        self._before = before._seen if before else {}
+        self._named: dict[str, tuple[object, str]] = {}
+        self._named_before = before._named if before else {}
+
+    def named(self, name: str, value: object) -> str:
+        """The hash of the fingerprint of `value`, taken over from the last run if it had an
+        equal value of the same type under `name` (a page's spec by URL: comparing is far
+        cheaper than walking it again, as its records are the very same objects)."""
+        known = self._named_before.get(name)
+        if known is None or type(known[0]) is not type(value) or known[0] != value:
+            known = (value, hashlib.sha256(self(value)).hexdigest())
+        self._named[name] = known
+        return known[1]
 
     def __call__(self, value: object) -> bytes:
         kind = type(value)
@@ -82,6 +97,12 @@ class Fingerprint:
 
     def _dataclass(self, value: object) -> bytes:
         known = self._seen.get(id(value))
+        if known is None and self._before:
+            known = self._before.get(id(value))
+            if known is not None and known[0] is value and _frozen(value):
+                self._seen[id(value)] = known
+            else:
+                known = None
         if known is None or known[0] is not value:
             names = self._fields.get(type(value))
             if names is None:
@@ -94,6 +115,11 @@ class Fingerprint:
 
 
 _PLAIN = frozenset({str, int, float, bool, type(None)})
+
+
+def _frozen(value: object) -> bool:
+    params = getattr(type(value), "__dataclass_params__", None)
+    return bool(params and params.frozen)
 
 
 @functools.cache

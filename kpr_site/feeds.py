@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Mapping
+from xml.sax.saxutils import escape
 
 from kpr_site.model import PressRelease, Site, is_current
 from kpr_site.urls import FEED_URL, PRESS_URL, join_url
@@ -65,11 +66,11 @@ def _stamp(release: PressRelease) -> str:
 
 
 def sitemap(site: Site, urls: Iterable[str]) -> bytes:
-    ET.register_namespace("", SITEMAP)
-    root = ET.Element(f"{{{SITEMAP}}}urlset")
-    for url in sorted(urls):
-        _sub(_sub(root, f"{{{SITEMAP}}}url"), f"{{{SITEMAP}}}loc", _abs(site, url))
-    return bytes(ET.tostring(root, encoding="utf-8", xml_declaration=True)) + b"\n"
+    """Written as text (escaped as ElementTree escapes element text): building 10,000
+    elements took 80 ms, a tenth of a preview's save."""
+    entries = "".join(f"<url><loc>{escape(_abs(site, url))}</loc></url>" for url in sorted(urls))
+    return (f"<?xml version='1.0' encoding='utf-8'?>\n<urlset xmlns=\"{SITEMAP}\">{entries}"
+            "</urlset>\n").encode()
 
 
 def robots_txt(site: Site) -> bytes:

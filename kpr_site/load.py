@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
 import re
+import time
 import unicodedata
 from collections.abc import Callable, Collection, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from kpr_site.config import CONFIG_PATH, load_config
 from kpr_site.documents import load_documents
@@ -145,11 +147,11 @@ MEMBERS_SCHEMA = {
 
 def load_site(
     root: Path, drafts: bool = False, memo: YamlMemo | None = None, hash_files: bool = False,
-    today: dt.date | None = None,
+    today: dt.date | None = None, files: FileMemo | None = None,
 ) -> LoadResult:
     """Read content/ below `root`. Drafts and items whose `publish` day is after `today` (the
     build date) are left out unless `drafts` is true; `memo` remembers parsed front matter
-    between builds."""
+    between builds; `files`, kept by `serve`, the files as last loaded."""
     today = today or build_date()
     config, config_data, errors = load_config(root)
     errors += input_errors(root)
@@ -163,8 +165,10 @@ def load_site(
     known = Known(groups=_slugs(root, "groups"), projects=_slugs(root, "projects"),
                   people=[m.name for m in members],
                   documents=[*(d.file for d in documents if d.file), *(d.title for d in documents)])
-    loaded = {kind: _load_kind(root, kind, result, _Reading(drafts, today, known, memo))
-              for kind in _KINDS}
+    reading = _Reading(drafts, today, known, memo, files)
+    if files is not None:
+        files.start((drafts, today, known))
+    loaded = {kind: _load_kind(root, kind, result, reading) for kind in _KINDS}
     press, projects, pages = loaded["press"], loaded["projects"], loaded["pages"]
     albums, found = load_albums(root)
     press, found_press = attach_images(root, press, albums)
@@ -205,14 +209,18 @@ def _slugs(root: Path, kind: str) -> frozenset[str]:
     return frozenset(slugify(Path(path).stem) for _, path in content_files(root, kind))
 
 
-def content_files(root: Path, kind: str) -> Iterator[tuple[Path, str]]:
+def content_files(root: Path, kind: str, memo: FileMemo | None = None) -> list[tuple[Path, str]]:
     """The Markdown files of one content folder, sorted, as (file, site-relative path)."""
     folder = root / "content" / kind
-    if not folder.is_dir():
-        return
-    for file in list_folder(folder):
-        if file.suffix == ".md" and not file.name.startswith((".", "_")) and file.is_file():
-            yield file, f"content/{kind}/{unicodedata.normalize('NFC', file.name)}"
+
+    def listed() -> list[tuple[Path, str]]:
+        if not folder.is_dir():
+            return []
+        return [(file, f"content/{kind}/{unicodedata.normalize('NFC', file.name)}")
+                for file in list_folder(folder)
+                if file.suffix == ".md" and not file.name.startswith((".", "_")) and file.is_file()]
+
+    return memo.listing(folder, listed) if memo else listed()
 
 
 _KNOWN = {"site.yaml", "members.yaml", "press", "projects", "pages", "events", "groups", "funding",
@@ -266,32 +274,122 @@ class _Reading:
     today: dt.date
     known: Known
     memo: YamlMemo | None
+    files: FileMemo | None = None
 
 
 def _load_kind(root: Path, kind: str, result: LoadResult, reading: _Reading) -> list[Any]:
     schema, make = _KINDS[kind]
     items = []
-    for file, path in content_files(root, kind):
-        try:
-            data = file.read_bytes()
-            if result.hashes is not None:
-                result.hashes[path] = hashlib.sha256(data).hexdigest()
-            text = decode_text(data, path)
-        except SiteError as exc:
-            result.errors.append(exc)
-            continue
-        item = _load_item(text, path, make, schema, result, reading)
-        shown = item is not None and (reading.drafts or is_published(item, reading.today))
-        if item is not None and not item.draft and not shown:
+    for file, path in content_files(root, kind, reading.files):
+        found = reading.files.load(file, path) if reading.files else None
+        if found is None:
+            try:
+                data = file.read_bytes()
+                found = _load_file(decode_text(data, path), path, make, schema, reading)
+            except SiteError as exc:
+                found = LoadedFile(None, False, None, (exc,), "")
+            if reading.files or result.hashes is not None:
+                found = replace(found, sha256=hashlib.sha256(data).hexdigest())
+            if reading.files:
+                reading.files.keep(file, path, found)
+        if result.hashes is not None and found.sha256:
+            result.hashes[path] = found.sha256
+        result.errors.extend(found.errors)
+        item = found.item
+        if item is not None and not item.draft and not found.shown:
             result.scheduled[path] = item.publish
-        if item is None or shown:
-            # A file that did not load still has its body checked: all its problems at once.
-            body = split_body(text)
-            if body is not None:
-                result.sources[path] = Source(path, *body)
-        if shown:
+        if found.source is not None:
+            result.sources[path] = found.source
+        if found.shown:
             items.append(item)
     return items
+
+
+@dataclass(frozen=True)
+class LoadedFile:
+    """What one content file adds to the site."""
+
+    item: Any | None
+    """The item, or None if the file has errors."""
+    shown: bool
+    """Whether the item is published in this build (not a draft, its day has come)."""
+    source: Source | None
+    """Its body, to convert; also for a file that did not load: all its problems at once."""
+    errors: tuple[SiteError, ...]
+    sha256: str
+    """Of the file's bytes ("" unless asked for)."""
+
+
+class FileMemo:
+    """The content files as last loaded, kept by `kpr-site serve` between runs: a file whose
+    stat is unchanged is not read again. A file changed so shortly before it was read that a
+    second change in the same tick of the file system's clock could leave its stat as it was
+    (git's "racy" case) is read again at the next run. Valid for one reading context (drafts,
+    build date, what items may refer to): a run in another starts afresh."""
+
+    def __init__(self) -> None:
+        self._entries: dict[str, tuple[tuple[int, ...], LoadedFile]] = {}
+        self._listings: dict[str, tuple[tuple[int, ...], list[Any]]] = {}
+        self._context: object = None
+
+    def start(self, context: object) -> None:
+        if context != self._context:
+            self._entries.clear()
+            self._context = context
+
+    def load(self, file: Path, path: str) -> LoadedFile | None:
+        """The file as loaded before, if it cannot have changed since."""
+        entry = self._entries.get(path)
+        if entry is None or entry[0] != _stat(file):
+            return None
+        return entry[1]
+
+    def keep(self, file: Path, path: str, loaded: LoadedFile) -> None:
+        signature = _stat(file)
+        if signature and not is_recent(signature[1]):
+            self._entries[path] = (signature, loaded)
+        else:
+            self._entries.pop(path, None)
+
+    def listing(self, folder: Path, make: Callable[[], list[T]]) -> list[T]:
+        """`make()`, the entries of `folder`, taken over while the folder is unchanged."""
+        key = str(folder)
+        signature = _stat(folder)
+        known = self._listings.get(key)
+        if known is not None and known[0] == signature:
+            return cast(list[T], known[1])
+        entries = make()
+        if signature and not is_recent(signature[1]):
+            self._listings[key] = (signature, entries)
+        return entries
+
+
+def is_recent(mtime_ns: int) -> bool:
+    """Changed so shortly ago that a second change in the same tick of the file system's
+    clock would leave the time as it is: such a stat proves nothing."""
+    return mtime_ns > time.time_ns() - _RACY_NS
+
+
+_RACY_NS = 1_000_000_000
+T = TypeVar("T")
+
+
+def _stat(file: Path) -> tuple[int, ...]:
+    try:
+        st = os.stat(file)
+    except OSError:
+        return ()
+    return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+
+
+def _load_file(text: str, path: str, make: Maker, schema: dict[str, Field],
+               reading: _Reading) -> LoadedFile:
+    result = LoadResult(None)
+    item = _load_item(text, path, make, schema, result, reading)
+    shown = item is not None and (reading.drafts or is_published(item, reading.today))
+    body = split_body(text) if item is None or shown else None
+    return LoadedFile(item, shown, Source(path, *body) if body is not None else None,
+                      tuple(result.errors), "")
 
 
 def _load_item(

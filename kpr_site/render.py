@@ -69,7 +69,8 @@ class Renderer:
 
     def __init__(self, root: Path, config: SiteConfig, assets: Assets,
                  extra_globals: Mapping[str, Any], cache_dir: Path | None = None,
-                 images: Mapping[str, ImagePlan] | None = None) -> None:
+                 images: Mapping[str, ImagePlan] | None = None,
+                 fingerprint: Fingerprint | None = None) -> None:
         self.root = root
         self.templates = root / "templates"
         self.env = jinja2.Environment(
@@ -93,7 +94,7 @@ class Renderer:
             **extra_globals,
         })
         self._template_keys: dict[str, str] = {}
-        self._fingerprint = Fingerprint()
+        self._fingerprint = fingerprint or Fingerprint()
         self._globals_key = digest(code_version(), repr(config), repr(sorted(extra_globals.items())),
                                    repr(sorted(assets.files.items())),
                                    repr(sorted((images or {}).items())))
@@ -140,7 +141,7 @@ class Renderer:
     def page_key(self, spec: PageSpec) -> str:
         """Everything a page's bytes depend on: globals, template chain and context."""
         return digest(self._globals_key, self.template_key(spec.template),
-                      self._fingerprint(spec))
+                      self._fingerprint.named(spec.url, spec))
 
     def _source(self, name: str) -> str:
         try:

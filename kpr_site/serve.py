@@ -39,7 +39,7 @@ from watchdog.events import (
 )
 from watchdog.observers import Observer
 
-from kpr_site.build import build_site
+from kpr_site.build import MemorySink, build_preview
 from kpr_site.cache import CacheLayout
 from kpr_site.devserver import (
     EVENTS_PATH,
@@ -51,6 +51,7 @@ from kpr_site.devserver import (
 )
 from kpr_site.errors import BuildFailed, SiteError, format_errors
 from kpr_site.german import counted, number
+from kpr_site.memory import Memory
 from kpr_site.options import BuildOptions, build_date
 
 __all__ = [
@@ -256,6 +257,9 @@ class Preview:
         # No .gz files: the preview server sends the plain ones.
         self._build_options = BuildOptions(drafts=options.drafts, base_url=self.url,
                                            cache_dir=options.cache_dir, precompress=False)
+        self._sink: MemorySink | None = None
+        self._memory = Memory()
+        """The stage results of the last run: a save redoes only what it affects."""
         self._debouncer = _Debouncer(self.rebuild, options.quiet_seconds, options.patience_seconds)
         self._watcher = _Watcher(source, self._debouncer.poke)
         self._http = threading.Thread(target=self._server.serve_forever, args=(0.1,),
@@ -277,7 +281,9 @@ class Preview:
             # 1,000), which would make every save wait. Later saves keep that index.
             options = replace(self._build_options, today=build_date(self.options.today),
                               search=self.builds == 0)
-            report = build_site(self.source, self.root, options)
+            if self._sink is None:
+                self._sink = MemorySink(self.source, self.root, options)
+            report = build_preview(self.source, options, self._sink, self._memory)
         except BuildFailed as exc:
             errors = exc.errors
         except SiteError as exc:

@@ -8,12 +8,13 @@ where errors stop it). Each stage reads and writes only its own caches (`CacheLa
 from __future__ import annotations
 
 import datetime as dt
+import os
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 
-from kpr_site.bodies import ConvertedBodies, convert_sources, resolve_bodies
+from kpr_site.bodies import ConvertedBodies, carry_over, convert_sources, resolve_bodies
 from kpr_site.cache import CacheLayout, JsonCache, PackCache, PackFolder, code_version
 from kpr_site.cms import ADMIN_URL, admin_files
 from kpr_site.colours import brand_colours, theme_css
@@ -33,8 +34,9 @@ from kpr_site.images import (
     plan_images,
 )
 from kpr_site.links import LinkResolver
-from kpr_site.load import MEMBERS_PATH, load_site, unused_files
+from kpr_site.load import MEMBERS_PATH, is_recent, load_site, unused_files
 from kpr_site.markup import LazyBody
+from kpr_site.memory import Memory
 from kpr_site.model import (
     Event,
     FundingProgramme,
@@ -84,10 +86,11 @@ class Loaded:
     damaged: int
 
 
-def load_stage(source: Path, options: BuildOptions, caches: CacheLayout, hash_files: bool) -> Loaded:
-    memo = PackCache(caches.frontmatter, code_version())
+def load_stage(source: Path, options: BuildOptions, caches: CacheLayout, hash_files: bool,
+               memory: Memory | None = None) -> Loaded:
+    memo = PackCache(caches.frontmatter if memory is None else None, code_version())
     loaded = load_site(source, drafts=options.drafts, memo=memo, hash_files=hash_files,
-                       today=options.today)
+                       today=options.today, files=memory.files if memory else None)
     memo.save()
     site = loaded.site
     if site is not None and options.base_url:
@@ -95,7 +98,8 @@ def load_stage(source: Path, options: BuildOptions, caches: CacheLayout, hash_fi
     # The intro is Markdown and so one of the sources: count it there only.
     placeholders = 0 if site is None else count_markers(
         replace(site, config=replace(site.config, intro="")),
-        [text.body for text in loaded.sources.values()])
+        [text.body for text in loaded.sources.values()] if memory is None
+        else list(loaded.sources.values()), memo=memory.markers if memory else None)
     return Loaded(site, loaded.sources, tuple(loaded.errors), loaded.hashes or {},
                   loaded.scheduled, placeholders, memo.damaged)
 
@@ -110,11 +114,22 @@ class Converted:
     damaged: int
 
 
-def convert_stage(loaded: Loaded, options: BuildOptions, caches: CacheLayout) -> Converted:
+def convert_stage(loaded: Loaded, options: BuildOptions, caches: CacheLayout,
+                  memory: Memory | None = None) -> Converted:
+    """With a `memory` that has bodies, only bodies whose source changed are converted (and
+    kept in memory); otherwise every body comes from the cache or is converted afresh."""
     packs = PackFolder(caches.markdown)
-    meta = PackCache(caches.bodies, code_version())
-    bodies = convert_sources(loaded.sources.values(), packs, meta, options.jobs or default_jobs())
-    return Converted(bodies, packs, meta.damaged)
+    jobs = options.jobs or default_jobs()
+    if memory is not None and memory.bodies is not None:
+        bodies = carry_over(loaded.sources.values(), memory.sources, memory.bodies, jobs)
+        damaged = 0
+    else:
+        meta = PackCache(caches.bodies, code_version())
+        bodies = convert_sources(loaded.sources.values(), packs, meta, jobs)
+        damaged = meta.damaged
+    if memory is not None:
+        memory.sources, memory.bodies = loaded.sources, bodies
+    return Converted(bodies, packs, damaged)
 
 
 @dataclass(frozen=True)
@@ -142,7 +157,8 @@ class Plan:
 
 
 def plan_stage(
-    source: Path, options: BuildOptions, caches: CacheLayout, loaded: Loaded, converted: Converted
+    source: Path, options: BuildOptions, caches: CacheLayout, loaded: Loaded, converted: Converted,
+    memory: Memory | None = None,
 ) -> Plan | None:
     """Images, links, pages and templates planned; None without a site configuration."""
     site = loaded.site
@@ -158,13 +174,24 @@ def plan_stage(
     failed = {e.location.path for e in image_errors if e.location}
     base = site.config.base_path
     documents = {d.source_path: d for d in site.documents if d.file}
-    resolver = LinkResolver(source, _source_urls(site), base, *_image_hooks(images, failed, base),
+    urls = _source_urls(site)
+    resolver = LinkResolver(source, urls, base, *_image_hooks(images, failed, base),
                             documents=documents, scheduled=loaded.scheduled)
-    bodies, link_errors = resolve_bodies(loaded.sources, converted.bodies, converted.packs, resolver)
+    before = None
+    stamps = _folder_stamps(source) if memory is not None else None
+    if memory is not None:  # what links resolve against; the same: keep their resolution
+        against = (urls, base, images, failed, documents, loaded.scheduled, stamps)
+        before, memory.links = (memory.resolved if against == memory.links else None), against
+    resolved, link_errors = resolve_bodies(loaded.sources, converted.bodies, converted.packs,
+                                           resolver, before)
+    if memory is not None:
+        memory.resolved = resolved
+    bodies = {path: body for path, (_, body, _) in resolved.items()}
     specs = tuple(plan_pages(site, bodies))
     assets = collect_assets(source, {THEME_CSS: theme_css(brand_colours(site.config.brand.colours))
                                      .encode()})
-    renderer = Renderer(source, site.config, assets, page_globals(site), caches.jinja, images)
+    renderer = Renderer(source, site.config, assets, page_globals(site), caches.jinja, images,
+                        memory.next_fingerprint() if memory else None)
     errors = [*loaded.errors, *image_errors, *link_errors, *find_collisions(_claims(site, specs))]
     admin = _admin(source, site, errors)
     try:  # syntax errors surface before anything is rendered or written
@@ -172,7 +199,7 @@ def plan_stage(
     except SiteError as exc:
         errors.append(exc)
     # Only now is it known which photos beside the texts are published.
-    warnings = unused_files(source, images.keys() | failed)
+    warnings = _unused_files(source, images.keys() | failed, memory, stamps)
     return Plan(site, bodies, images, specs, admin, renderer, converted.packs, assets, tuple(errors),
                 tuple(warnings), seconds, index.damaged)
 
@@ -183,6 +210,34 @@ THEME_CSS = "theme.css"
 # Markdown images sit in .prose, at most 42rem wide (site.css --measure); below that the
 # page's padding (2 × --gap) is left and right of them.
 _BODY_IMAGE_SIZES = "(min-width: 45rem) 42rem, calc(100vw - 2rem)"
+
+
+def _unused_files(source: Path, used: set[str], memory: Memory | None,
+                  stamps: object) -> list[SiteError]:
+    """load.unused_files; `serve` keeps them while the folders and `used` are as they were."""
+    if memory is None:
+        return unused_files(source, used)
+    if memory.unused is None or memory.unused[0] != (stamps, used):
+        memory.unused = ((stamps, used), unused_files(source, used))
+    return memory.unused[1]
+
+
+def _folder_stamps(source: Path) -> list[tuple[str, int]]:
+    """Every folder below content/ and gallery/ with its modification time, which changes
+    whenever a file in it is added, removed or renamed (links to files check that they exist)."""
+    stamps: list[tuple[str, int]] = []
+    todo = [str(source / "content"), str(source / "gallery")]
+    while todo:
+        folder = todo.pop()
+        try:
+            stamps.append((folder, os.stat(folder).st_mtime_ns))
+            with os.scandir(folder) as entries:
+                todo.extend(e.path for e in entries if e.is_dir(follow_symlinks=False))
+        except OSError:
+            stamps.append((folder, -1))
+    if any(is_recent(stamp) for _, stamp in stamps):
+        return [("", -1), *stamps, (str(time.perf_counter_ns()), -1)]  # equal to no other
+    return stamps
 
 
 def _image_hooks(

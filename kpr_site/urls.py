@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections.abc import Iterable
 from pathlib import PurePosixPath
@@ -129,6 +130,7 @@ def album_url(slug: str) -> str:
     return f"{GALLERY_URL}{slug}/"
 
 
+@functools.lru_cache(maxsize=1 << 16)  # a preview asks for every page's at every save
 def output_file(url: str) -> PurePosixPath:
     """'/presse/' → presse/index.html; '/presse/feed.xml' → presse/feed.xml."""
     relative = url.lstrip("/")

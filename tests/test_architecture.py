@@ -39,6 +39,7 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("loading content/ into the model", {"load"}),
     ("the browser CMS's configuration, from the content schema", {"cms"}),
     ("converting Markdown bodies", {"bodies"}),
+    ("what `serve` keeps between runs", {"memory"}),
     ("the stages of every run: load, convert, plan, images", {"stages"}),
     ("the recipe and its sinks", {"build"}),
     ("the editor's commands", {"serve", "scaffold", "check"}),
