@@ -79,7 +79,7 @@ def carry_over(
     missing: list[Source] = []
     for source in sources:
         path = source.path
-        if before.get(path) is not source:
+        if before.get(path) != source:  # the same object, or one read anew from an unchanged text
             missing.append(source)
             continue
         key = result.keys[path] = bodies.keys[path]
@@ -127,7 +127,7 @@ def resolve_bodies(
     errors: list[SiteError] = []
     for path, source in sources.items():
         kept = before.get(path) if before else None
-        if kept is None or kept[0] is not source:
+        if kept is None or kept[0] != source:
             subs, found = resolve_refs(bodies.converted[path], path, source.body_line,
                                        resolver.resolve, resolver.picture, resolver.note)
             key = bodies.keys[path]
