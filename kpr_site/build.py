@@ -228,7 +228,7 @@ class StagingSink:
                     dir=self.out.parent, prefix=f".{self.out.name}.images-",
                     ignore_cleanup_errors=True)))
 
-            self._spare = spare
+            self.spare = spare
             yield spare
 
     def write(self, source: Path, loaded: Loaded, plan: Plan, made: Made, jobs: int) -> Written:
@@ -236,7 +236,7 @@ class StagingSink:
         inputs = fingerprint_inputs(source, self.old.inputs, self.old.started_ns, loaded.hashes)
         staging = Staging(self.out)
         try:
-            search = (self.caches.search, self._spare) if self.search else None
+            search = (self.caches.search, self.spare) if self.search else None
             outputs, written = _fill(staging, self.out, self.old, plan, source, made, jobs, search,
                                      self.precompress)
             staging.commit()
@@ -384,11 +384,17 @@ class MemorySink:
             keys[str(rel)] = key = plan.renderer.page_key(spec)
             if self.keys.get(str(rel)) != key:
                 todo.append((spec, rel))
-        pages: dict[PurePosixPath, bytes] = {}
-        errors, damaged = _render_pages(pages.__setitem__, plan, todo, jobs)
+        # Rendered into a spare folder first (workers write there): a template error leaves
+        # the preview as it was, and each page then moves into place by a rename.
+        scratch = self._first.spare()
+        errors, damaged = _render_pages(lambda rel, data: write_file(scratch / rel, data), plan,
+                                        todo, jobs)
         if errors:
             raise BuildFailed(_unique(errors))
-        changed = dict(pages)
+        for _, rel in todo:
+            (self.out / rel).parent.mkdir(parents=True, exist_ok=True)
+            os.replace(scratch / rel, self.out / rel)
+        changed: dict[PurePosixPath, bytes] = {}
         for rel, data in extra_files(source, plan):
             keys[str(rel)] = key = "=" + hashlib.sha256(data).hexdigest()
             if self._extra_key(str(rel)) != key:
@@ -404,7 +410,8 @@ class MemorySink:
         for gone in self.keys.keys() - keys.keys():
             _remove_output(self.out, gone)
         self.keys = keys
-        return Written(len(keys), len(changed), len(keys) - len(changed), len(todo), (), damaged)
+        count = len(todo) + len(changed)
+        return Written(len(keys), count, len(keys) - count, len(todo), (), damaged)
 
     def _extra_key(self, rel: str) -> str:
         """The key of a generated file as last written; the first build recorded none."""

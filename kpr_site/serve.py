@@ -5,10 +5,10 @@ build/), serves it over HTTP and watches content/, templates/ and gallery/ with 
 burst of file events (an atomic save, a git checkout) becomes one rebuild once the files have
 been quiet for a moment. A rebuild runs the recipe with the stage results of the last one
 kept in memory (kpr_site.memory) and rewrites only the files that changed, in place; every
-open page then reloads itself over a Server-Sent-Events channel. The script for that channel is added to HTML responses while serving, never to the
-built files. A failed build keeps the server running: pages show the errors in German (the
-same text the terminal prints), static files stay as they were, and the next good build
-reloads the page again.
+open page then reloads itself over a Server-Sent-Events channel. The script for that channel
+is added to HTML responses while serving, never to the built files. A failed build keeps the
+server running: pages show the errors in German (the same text the terminal prints), files
+stay as they were, and the next good build reloads the page again.
 
 This is the only module that imports watchdog.
 """

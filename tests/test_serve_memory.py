@@ -21,6 +21,7 @@ from kpr_site.build import BuildReport, MemorySink, build_preview, build_site
 from kpr_site.errors import BuildFailed
 from kpr_site.memory import Memory
 from kpr_site.options import BuildOptions
+from kpr_site.parallel import POOL_THRESHOLD
 
 BASE = "http://127.0.0.1:8000/"
 LONG_AGO = 1_500_000_000 * 10**9  # 2017: files an editor saved long before the preview ran
@@ -179,4 +180,22 @@ def test_a_failed_save_keeps_the_preview_and_the_next_good_one_catches_up(tmp_pa
     template.write_text(good, encoding="utf-8")
     preview.run(today)
     assert "Nachtrag." in (preview.out / "presse/2017/start/index.html").read_text("utf-8")
+    assert tree_digest(preview.out) == preview.clean(today)
+
+
+def test_pages_rendered_in_worker_processes_reach_the_preview(tmp_path: Path) -> None:
+    """A template edit re-renders every release: past POOL_THRESHOLD pages in forked
+    workers (when no other thread runs), whose pages must still arrive in the preview."""
+    root = tmp_path / "site"
+    _site(root)
+    for number in range(POOL_THRESHOLD + 6):
+        name, text = _release(f"r{number}", 1 + number % 28, f"Text {number}.")
+        (root / name).write_text(text, encoding="utf-8")
+    _age(root, {}, LONG_AGO)
+    preview, today = Preview(root), dt.date(2017, 3, 1)
+    preview.run(today)
+    template = root / "templates" / "press_detail.html"
+    template.write_text(template.read_text(encoding="utf-8") + "<!-- neu -->\n", "utf-8")
+    report = preview.run(today)
+    assert report.rendered > POOL_THRESHOLD
     assert tree_digest(preview.out) == preview.clean(today)
