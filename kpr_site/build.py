@@ -121,6 +121,7 @@ class BuildReport:
 @dataclass(frozen=True)
 class RunResult:
     report: BuildReport
+    loaded: Loaded
     plan: Plan | None
     errors: tuple[SiteError, ...]
     """Every error found (a sink that stops raised BuildFailed instead)."""
@@ -137,7 +138,8 @@ def run(source: Path, options: BuildOptions, sink: Sink, memory: Memory | None =
     errors = list(plan.errors if plan else loaded.errors)
     _stop_unless(sink, errors)
     if plan is None:
-        return RunResult(_report(started, caches, sink, loaded, converted), None, tuple(errors))
+        return RunResult(_report(started, caches, sink, loaded, converted), loaded, None,
+                         tuple(errors))
     with sink.session() as spare:
         try:
             made = image_stage(source, options, caches, plan, spare)
@@ -148,7 +150,7 @@ def run(source: Path, options: BuildOptions, sink: Sink, memory: Memory | None =
             raise BuildFailed([exc]) from None
     errors += _beyond(written.errors, errors)
     report = _report(started, caches, sink, loaded, converted, plan, made, written)
-    return RunResult(report, plan, tuple(errors))
+    return RunResult(report, loaded, plan, tuple(errors))
 
 
 def _stop_unless(sink: Sink, errors: list[SiteError]) -> None:
@@ -516,6 +518,8 @@ class DryRun:
     specs: list[PageSpec]
     errors: list[SiteError]
     report: BuildReport
+    loaded: Loaded
+    """What was read: the line of each front-matter key, the drafts."""
 
 
 @_faults_as_errors
@@ -527,6 +531,6 @@ def dry_run(
     result = run(source, options, CheckSink(visit))
     plan = result.plan
     if plan is None:
-        return DryRun(None, {}, [], list(result.errors), result.report)
+        return DryRun(None, {}, [], list(result.errors), result.report, result.loaded)
     return DryRun(plan.site, dict(plan.bodies), list(plan.specs), list(result.errors),
-                  result.report)
+                  result.report, result.loaded)

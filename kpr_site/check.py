@@ -23,7 +23,7 @@ import html
 import re
 import time
 import unicodedata
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from itertools import groupby
 from pathlib import Path, PurePosixPath
@@ -35,9 +35,8 @@ from kpr_site.frontmatter import decode_text, split_front_matter
 from kpr_site.gallery import ALBUM_FILE, GALLERY_DIR
 from kpr_site.german import counted
 from kpr_site.inputs import list_folder, walk_folder
-from kpr_site.load import content_files
 from kpr_site.markup import SourceLines
-from kpr_site.model import Event, FundingProgramme, Group, Page, PressRelease, Project, Site
+from kpr_site.model import Site
 from kpr_site.options import BuildOptions
 from kpr_site.placeholders import Found, find_markers, find_skeleton, shorten
 from kpr_site.urls import is_external
@@ -82,8 +81,8 @@ def check_site(
     findings = [*run.errors, *run.report.warnings]
     if run.site is not None:
         findings += _body_findings(run, pages, texts)
-        findings += _future_press(run.site, texts, options.today)
-    findings += _drafts(source, run.site, {e.location.path for e in run.errors if e.location})
+        findings += _future_press(run.site, run.loaded.lines, options.today)
+    findings += _drafts(run)
     findings += _open_items(source)
     unique = {(str(f.location), f.message): f for f in findings}
     return CheckResult(sorted(unique.values(), key=SiteError.sort_key), len(run.specs),
@@ -136,10 +135,6 @@ class _Texts:
         if index >= 0:
             return self.text(path).count("\n", 0, index) + 1
         return SourceLines(self.text(path)).line_of(needle)
-
-    def key_line(self, path: str, key: str) -> int | None:
-        match = re.search(rf"^{re.escape(key)}\s*:", self.text(path), re.MULTILINE)
-        return self.text(path).count("\n", 0, match.start()) + 1 if match else None
 
 
 def _page_of_source(run: DryRun) -> dict[str, str]:
@@ -210,42 +205,25 @@ def _images_without_alt(body: str, path: str, texts: _Texts) -> Iterator[SiteErr
             "diesen Text statt des Bildes.", severity="warning")
 
 
-def _future_press(site: Site, texts: _Texts, today: dt.date) -> Iterator[SiteError]:
+def _future_press(site: Site, lines: Mapping[str, Mapping[str, int]],
+                  today: dt.date) -> Iterator[SiteError]:
     for release in site.press:
         if release.date > today:
             yield SiteError(
                 f"Das Datum {release.date.isoformat()} liegt in der Zukunft; die Meldung wird "
                 "trotzdem sofort veröffentlicht.",
-                Location(release.path, texts.key_line(release.path, "date")),
+                Location(release.path, lines.get(release.path, {}).get("date")),
                 "Prüfen Sie das Datum. Soll die Meldung erst später erscheinen, setzen Sie bis "
                 "dahin „draft: true“.", severity="warning")
 
 
-def _drafts(source: Path, site: Site | None, failed: set[str]) -> Iterator[SiteError]:
+def _drafts(run: DryRun) -> Iterator[SiteError]:
     """Drafts are left out of the site (or, with --drafts, shown): name each one."""
-    items: tuple[PressRelease | Project | Page | Event | Group | FundingProgramme, ...] = (
-        (*site.press, *site.projects, *site.pages, *site.events, *site.groups, *site.funding)
-        if site else ())
-    is_draft = {item.path: item.draft for item in items}
-    for kind in ("press", "projects", "pages", "events", "groups", "funding"):
-        for file, path in content_files(source, kind):
-            # Skip what is published and no draft, or did not load (its error says enough).
-            settled = is_draft.get(path) is False or (path not in is_draft and path in failed)
-            line = None if settled else _draft_line(file, path)
-            if line is not None:
-                yield SiteError(
-                    "Entwurf – wird nicht veröffentlicht.", Location(path, line),
-                    "Zum Veröffentlichen „draft: true“ löschen. Die Vorschau zeigt Entwürfe mit "
-                    "„kpr-site serve --drafts“.", severity="warning")
-
-
-def _draft_line(file: Path, path: str) -> int | None:
-    """The line of `draft: true`, or None if the file is no draft."""
-    try:
-        doc = split_front_matter(decode_text(file.read_bytes(), path), path)
-    except (OSError, SiteError):
-        return None
-    return (doc.meta.line("draft") or 1) if doc.meta.value.get("draft") is True else None
+    for path, line in run.loaded.drafts.items():  # in the order the files were read
+        yield SiteError(
+            "Entwurf – wird nicht veröffentlicht.", Location(path, line),
+            "Zum Veröffentlichen „draft: true“ löschen. Die Vorschau zeigt Entwürfe mit "
+            "„kpr-site serve --drafts“.", severity="warning")
 
 
 _CONTENT_KINDS = ("press", "projects", "pages")

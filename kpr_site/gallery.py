@@ -25,7 +25,7 @@ import os
 import posixpath
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
@@ -315,13 +315,13 @@ def _outside_error(path: str) -> SiteError:
 Item = TypeVar("Item", PressRelease, Project)
 
 
-def attach_images(root: Path, items: Sequence[Item],
-                  albums: Sequence[Album]) -> tuple[list[Item], list[SiteError]]:
+def attach_images(root: Path, items: Sequence[Item], albums: Sequence[Album],
+                  lines: Mapping[str, Mapping[str, int]]) -> tuple[list[Item], list[SiteError]]:
     """Resolve each front-matter `image:` to `image_path` and give it its alternative text.
 
     `image:` is a path relative to the Markdown file (like a Markdown image) or, with a
     leading "/", to the site folder. The text comes from `image_alt:`, else from the album
-    entry of that photo.
+    entry of that photo. `lines` are the front-matter lines of each item's file.
     """
     alts = {photo.path: photo.alt for album in albums for photo in album.photos}
     done: list[Item] = []
@@ -339,7 +339,7 @@ def attach_images(root: Path, items: Sequence[Item],
                     "„image_alt: …“ in den Kopfdaten oder nehmen Sie ein Foto aus einem Album "
                     f"(dort steht der Text bei „alt“). {_ALT_HINT}")
         except SiteError as exc:
-            where = Location(item.path, _front_matter_line(root / item.path, "image"))
+            where = Location(item.path, lines.get(item.path, {}).get("image"))
             errors.append(replace(exc, location=exc.location or where))
             continue
         done.append(replace(item, image_path=path, image_alt=alt))
@@ -363,20 +363,6 @@ def _resolve_image(root: Path, ref: str, source: str) -> str:
     if _outside(root, root / path):
         raise _outside_error(path)
     return path
-
-
-def _front_matter_line(file: Path, key: str) -> int | None:
-    """The line of `key:` in a Markdown file's front matter (read again only for errors)."""
-    try:
-        lines = file.read_text(encoding="utf-8-sig").split("\n")
-    except (OSError, UnicodeDecodeError):
-        return None
-    for number, line in enumerate(lines[1:], 2):
-        if line.strip() in ("---", "..."):
-            break
-        if re.match(rf"{re.escape(key)}\s*:", line):
-            return number
-    return None
 
 
 def referenced_images(root: Path, site: Site,

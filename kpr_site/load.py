@@ -8,7 +8,7 @@ import os
 import re
 import time
 import unicodedata
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar, cast
@@ -87,6 +87,11 @@ class LoadResult:
     then needs no second read of every file)."""
     scheduled: dict[str, dt.date] = field(default_factory=dict)
     """Files held back until their `publish` day, by path: a link to one names the day."""
+    drafts: dict[str, int] = field(default_factory=dict)
+    """Files marked `draft: true`, by path, with the line of that key."""
+    lines: dict[str, Mapping[str, int]] = field(default_factory=dict)
+    """The line of each front-matter key, by content file (drafts too), as parsed: later
+    messages about a key (`image:`, `date:`, `draft:`) name it without reading the file again."""
 
 
 _TITLE = Field(text, True, "Titel", "Die Überschrift, wie sie auf der Website erscheint.")
@@ -171,8 +176,8 @@ def load_site(
     loaded = {kind: _load_kind(root, kind, result, reading) for kind in _KINDS}
     press, projects, pages = loaded["press"], loaded["projects"], loaded["pages"]
     albums, found = load_albums(root)
-    press, found_press = attach_images(root, press, albums)
-    projects, found_projects = attach_images(root, projects, albums)
+    press, found_press = attach_images(root, press, albums, result.lines)
+    projects, found_projects = attach_images(root, projects, albums, result.lines)
     result.errors += found + found_press + found_projects
     if config is None:
         return result
@@ -298,8 +303,12 @@ def _load_kind(root: Path, kind: str, result: LoadResult, reading: _Reading) -> 
         item = found.item
         if item is not None and not item.draft and not found.shown:
             result.scheduled[path] = item.publish
+        if item is not None and item.draft:
+            result.drafts[path] = found.lines.get("draft", 1)
         if found.source is not None:
             result.sources[path] = found.source
+        if found.lines:
+            result.lines[path] = found.lines
         if found.shown:
             items.append(item)
     return items
@@ -318,6 +327,8 @@ class LoadedFile:
     errors: tuple[SiteError, ...]
     sha256: str
     """Of the file's bytes ("" unless asked for)."""
+    lines: Mapping[str, int] = field(default_factory=dict)
+    """The line of each front-matter key."""
 
 
 class FileMemo:
@@ -389,7 +400,7 @@ def _load_file(text: str, path: str, make: Maker, schema: dict[str, Field],
     shown = item is not None and (reading.drafts or is_published(item, reading.today))
     body = split_body(text) if item is None or shown else None
     return LoadedFile(item, shown, Source(path, *body) if body is not None else None,
-                      tuple(result.errors), "")
+                      tuple(result.errors), "", result.lines.get(path, {}))
 
 
 def _load_item(
@@ -399,6 +410,8 @@ def _load_item(
     """One content item, or None with its errors added to `result`."""
     try:
         doc = split_front_matter(text, path, reading.memo)
+        result.lines[path] = {key[0]: line for key, line in doc.meta.lines.items()
+                              if len(key) == 1 and isinstance(key[0], str)}
         return make(path, _checked(doc, path, schema), doc, reading.known)
     except SiteError as exc:
         result.errors.append(exc)

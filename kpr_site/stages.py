@@ -84,6 +84,10 @@ class Loaded:
     placeholders: int
     """Open placeholders in what is published."""
     damaged: int
+    lines: Mapping[str, Mapping[str, int]]
+    """The line of each front-matter key, by content file."""
+    drafts: Mapping[str, int]
+    """Files marked `draft: true`, with the line of that key."""
 
 
 def load_stage(source: Path, options: BuildOptions, caches: CacheLayout, hash_files: bool,
@@ -101,7 +105,7 @@ def load_stage(source: Path, options: BuildOptions, caches: CacheLayout, hash_fi
         [text.body for text in loaded.sources.values()] if memory is None
         else list(loaded.sources.values()), memo=memory.markers if memory else None)
     return Loaded(site, loaded.sources, tuple(loaded.errors), loaded.hashes or {},
-                  loaded.scheduled, placeholders, memo.damaged)
+                  loaded.scheduled, placeholders, memo.damaged, loaded.lines, loaded.drafts)
 
 
 @dataclass(frozen=True)
