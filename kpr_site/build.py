@@ -16,11 +16,10 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import hashlib
 import os
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import ParamSpec, Protocol, TypeVar
@@ -42,6 +41,7 @@ from kpr_site.stages import (
     Made,
     Plan,
     convert_stage,
+    document_files,
     extra_files,
     image_stage,
     load_stage,
@@ -271,7 +271,7 @@ def _fill(
         else:
             todo.append((spec, rel))
     staging.expect(str(rel) for _, rel in todo)  # workers write them
-    errors, damaged = _render_pages(staging.write, plan, todo, jobs)
+    errors, damaged, _ = _render_pages(staging.write, plan, todo, jobs)
     if errors:
         raise BuildFailed(_unique(errors))
     for rel, data in extra_files(source, plan):
@@ -330,113 +330,115 @@ def _index_search(staging: Staging, keys: dict[str, str], cache: Path | None,
 
 
 def _render_pages(
-    write: Callable[[PurePosixPath, bytes], None], plan: Plan,
+    write: Callable[[PurePosixPath, bytes], None] | None, plan: Plan,
     todo: Sequence[tuple[PageSpec, PurePosixPath]], jobs: int,
-) -> tuple[list[SiteError], int]:
-    """Render pages and hand each to `write` (in worker processes for many pages); returns
-    template errors and the damaged cache entries rendering met (converted bodies read from
-    their packs, compiled templates)."""
+) -> tuple[list[SiteError], int, list[tuple[PurePosixPath, bytes]]]:
+    """Render pages and hand each to `write` (in worker processes for many pages), or, with
+    no `write`, return them; also returns template errors and the damaged cache entries
+    rendering met (converted bodies read from their packs, compiled templates)."""
     parent = os.getpid()
 
     def damaged() -> int:
         return plan.renderer.damaged_cache_entries + plan.packs.damaged
 
-    def work(start: int, stop: int) -> tuple[list[SiteError], int]:
-        errors, before = [], damaged()
+    def work(start: int, stop: int) -> tuple[list[SiteError], int, list[tuple[PurePosixPath, bytes]]]:
+        errors, before, pages = [], damaged(), []
         for spec, rel in todo[start:stop]:
             try:
-                write(rel, plan.renderer.render(spec))
+                data = plan.renderer.render(spec)
             except SiteError as exc:
                 errors.append(exc)
+                continue
+            if write is None:
+                pages.append((rel, data))
+            else:
+                write(rel, data)
         # A worker's counts die with it: send them back (in this process they are counted).
-        return errors, (damaged() - before if os.getpid() != parent else 0)
+        return errors, (damaged() - before if os.getpid() != parent else 0), pages
 
     chunks = map_ranges(work, len(todo), jobs)
-    return [e for errors, _ in chunks for e in errors], damaged() + sum(n for _, n in chunks)
+    return ([e for errors, _, _ in chunks for e in errors],
+            damaged() + sum(n for _, n, _ in chunks),
+            [page for _, _, pages in chunks for page in pages])
 
 
 class MemorySink:
-    """`kpr-site serve`: the first run fills the preview folder as `build` does (a staging
-    folder swapped in); every later run renders only the pages whose key changed, writes
-    only files whose bytes changed (each atomically, in place) and removes what the site no
-    longer has. With the recipe's Memory this keeps a save's work to what it affects."""
+    """`kpr-site serve`: the site kept in memory (`files`) and served from there. A run
+    renders only the pages whose key changed, takes every other file over as it is, and
+    swaps in the new mapping in one step: a request sees the site of one run or the next.
+    Photos, documents and the search bundle are files named by the mapping, not copies."""
 
     keep_going = False
     hash_files = False
+    damaged = 0
 
-    def __init__(self, source: Path, out: Path, options: BuildOptions) -> None:
-        self.out = out
-        self._first = StagingSink(source, out, options)
-        self.damaged = self._first.damaged
-        self.keys: dict[str, str] | None = None
-        """Output path → key of every file this sink made, after the first run."""
+    def __init__(self, source: Path, folder: Path, options: BuildOptions) -> None:
+        self.folder = folder
+        """Below it: spare folders (photos the image cache cannot take; pages for Pagefind)."""
+        self.caches = CacheLayout(options.cache_root(source) if options.use_cache else None)
+        self.search = options.search
+        self.files: Mapping[str, bytes | Path] = {}
+        """The site as served: output path → its bytes, or the file holding them."""
+        self.keys: dict[str, str] = {}
+        """Output path → key of every page in `files`."""
 
-    def session(self) -> contextlib.AbstractContextManager[Callable[[], Path]]:
-        return self._first.session()
+    @contextlib.contextmanager
+    def session(self) -> Iterator[Callable[[], Path]]:
+        with contextlib.ExitStack() as stack:
+
+            def spare() -> Path:
+                self.folder.mkdir(parents=True, exist_ok=True)
+                return Path(stack.enter_context(tempfile.TemporaryDirectory(
+                    dir=self.folder, ignore_cleanup_errors=True)))
+
+            self.spare = spare
+            yield spare
 
     def write(self, source: Path, loaded: Loaded, plan: Plan, made: Made, jobs: int) -> Written:
-        if self.keys is None or not self.out.is_dir():
-            written = self._first.write(source, loaded, plan, made, jobs)
-            self.keys = {rel: record[0] for rel, record in self._first.outputs.items()}
-            return written
+        old = self.files
+        files: dict[str, bytes | Path] = {}
         keys: dict[str, str] = {}
         todo: list[tuple[PageSpec, PurePosixPath]] = []
         for spec in plan.specs:
             rel = output_file(spec.url)
             keys[str(rel)] = key = plan.renderer.page_key(spec)
-            if self.keys.get(str(rel)) != key:
+            if self.keys.get(str(rel)) == key and str(rel) in old:
+                files[str(rel)] = old[str(rel)]
+            else:
                 todo.append((spec, rel))
-        # Rendered into a spare folder first (workers write there): a template error leaves
-        # the preview as it was, and each page then moves into place by a rename.
-        scratch = self._first.spare()
-        errors, damaged = _render_pages(lambda rel, data: write_file(scratch / rel, data), plan,
-                                        todo, jobs)
+        errors, damaged, pages = _render_pages(None, plan, todo, jobs)
         if errors:
             raise BuildFailed(_unique(errors))
-        for _, rel in todo:
-            (self.out / rel).parent.mkdir(parents=True, exist_ok=True)
-            os.replace(scratch / rel, self.out / rel)
-        changed: dict[PurePosixPath, bytes] = {}
-        for rel, data in extra_files(source, plan):
-            keys[str(rel)] = key = "=" + hashlib.sha256(data).hexdigest()
-            if self._extra_key(str(rel)) != key:
-                changed[rel] = data
-        for rel, file in made.files:  # named by their content: one there is the same
-            keys[str(rel)] = self.keys.get(str(rel), "")
-            if str(rel) not in self.keys:
-                changed[rel] = file.read_bytes()
-        bundle = SEARCH_BUNDLE_URL.strip("/") + "/"
-        keys.update((rel, key) for rel, key in self.keys.items() if rel.startswith(bundle))
-        for rel, data in changed.items():
-            write_file(self.out / rel, data)
-        for gone in self.keys.keys() - keys.keys():
-            _remove_output(self.out, gone)
-        self.keys = keys
-        count = len(todo) + len(changed)
-        return Written(len(keys), count, len(keys) - count, len(todo), (), damaged)
+        files.update((str(rel), data) for rel, data in pages)
+        files.update((str(rel), data) for rel, data in extra_files(source, plan, documents=False))
+        files.update((str(rel), file) for rel, file in document_files(source, plan))
+        files.update((str(rel), file) for rel, file in made.files)
+        files.update(self._search_bundle(old, files, keys, plan.site.config.language))
+        rendered = {str(rel) for rel, _ in pages}
+        unchanged = sum(1 for rel, data in files.items()
+                        if rel not in rendered and rel in old and old[rel] == data)
+        self.files, self.keys = files, keys
+        return Written(len(files), len(files) - unchanged, unchanged, len(todo), (), damaged)
 
-    def _extra_key(self, rel: str) -> str:
-        """The key of a generated file as last written; the first build recorded none."""
-        assert self.keys is not None
-        key = self.keys.get(rel)
-        if key == "":
-            with contextlib.suppress(OSError):
-                return "=" + hashlib.sha256((self.out / rel).read_bytes()).hexdigest()
-        return key or ""
-
-
-def _remove_output(out: Path, rel: str) -> None:
-    """Delete a file the site no longer has, and the folders it leaves empty."""
-    file = out / rel
-    with contextlib.suppress(FileNotFoundError):
-        file.unlink()
-    for folder in file.parents:
-        if folder == out or not folder.is_relative_to(out):
-            break
-        try:
-            folder.rmdir()
-        except OSError:  # not empty
-            break
+    def _search_bundle(self, old: Mapping[str, bytes | Path], files: Mapping[str, bytes | Path],
+                       keys: Mapping[str, str], language: str) -> Iterator[tuple[str, Path]]:
+        """The search index: made at the first run only (Pagefind reads every page, ~1–2 s
+        per 1,000), or taken from the search cache; later runs keep it as it is."""
+        prefix = SEARCH_BUNDLE_URL.strip("/") + "/"
+        if old or not self.search:
+            yield from ((rel, data) for rel, data in old.items()
+                        if rel.startswith(prefix) and isinstance(data, Path))
+            return
+        key = bundle_key(language, {rel: k for rel, k in keys.items() if rel.endswith(".html")})
+        cache = self.caches.search
+        bundle = cached_bundle(cache, key) if cache else None
+        if bundle is None:
+            pages = self.spare()  # Pagefind reads the pages from a folder
+            for rel, data in files.items():
+                if rel.endswith(".html") and isinstance(data, bytes):
+                    write_file(pages / rel, data)
+            bundle = make_bundle(pages, cache or self.spare(), key, language)
+        yield from ((str(rel), file) for rel, file in bundle.outputs())
 
 
 class CheckSink:
@@ -458,7 +460,7 @@ class CheckSink:
 
     def write(self, source: Path, loaded: Loaded, plan: Plan, made: Made, jobs: int) -> Written:
         todo = [(spec, output_file(spec.url)) for spec in plan.specs]
-        errors, damaged = _render_pages(self.visit, plan, todo, 1)
+        errors, damaged, _ = _render_pages(self.visit, plan, todo, 1)
         for path, data in extra_files(source, plan):
             self.visit(path, data)
         return Written(rendered=len(todo), errors=tuple(errors), damaged=damaged)

@@ -180,7 +180,7 @@ class CacheLayout:
         return self._at(f"builds/{name}.json")
 
     def preview(self, port: int) -> Path:
-        """The output folder of `kpr-site serve` on `port`."""
+        """The folder of `kpr-site serve` on `port` for spare files (its site is in memory)."""
         assert self.root is not None, "the preview always has a cache folder"
         return self.root / "serve" / str(port)
 

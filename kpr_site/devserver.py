@@ -13,6 +13,7 @@ import html
 import ipaddress
 import socket
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -82,8 +83,11 @@ class BuildState:
 class Served(Protocol):
     """What the server needs to know of the preview it serves."""
 
-    root: Path
-    """The folder to serve."""
+    @property
+    def files(self) -> Mapping[str, bytes | Path]:
+        """The site to serve: output path → its bytes, or the file holding them."""
+        ...
+
     state: BuildState
     host: str
     """The address the server is bound to."""
@@ -115,12 +119,15 @@ def content_type(path: PurePosixPath | Path) -> str:
 @dataclass(frozen=True)
 class _Target:
     status: int
-    file: Path | None = None
+    name: str = ""
+    """The output path found ("presse/index.html")."""
+    data: bytes | Path | None = None
     location: str = ""
 
 
-def locate(root: Path, url_path: str) -> _Target:
-    """The file for a request path; never one outside `root` (403), even through symlinks."""
+def locate(files: Mapping[str, bytes | Path], url_path: str) -> _Target:
+    """The file of the site for a request path. Only what the build made can be served:
+    a path with "..", "." or a backslash is refused (403) before it is looked up."""
     try:
         decoded = unquote(url_path, errors="strict")
     except UnicodeDecodeError:
@@ -128,16 +135,14 @@ def locate(root: Path, url_path: str) -> _Target:
     parts = decoded.split("/")
     if any(p in ("..", ".") or "\\" in p or "\0" in p for p in parts):
         return _Target(HTTPStatus.FORBIDDEN)
-    base = root.resolve()
-    candidate = base.joinpath(*(p for p in parts if p)).resolve()
-    if not candidate.is_relative_to(base):
-        return _Target(HTTPStatus.FORBIDDEN)
-    if candidate.is_dir():
-        if not url_path.endswith("/"):
+    name = "/".join(p for p in parts if p)
+    index = f"{name}/index.html" if name else "index.html"
+    if name in files and not decoded.endswith("/"):
+        return _Target(HTTPStatus.OK, name, files[name])
+    if index in files:
+        if not decoded.endswith("/"):
             return _Target(HTTPStatus.MOVED_PERMANENTLY, location=url_path + "/")
-        candidate = candidate / "index.html"
-    if candidate.is_file():
-        return _Target(HTTPStatus.OK, candidate)
+        return _Target(HTTPStatus.OK, index, files[index])
     return _Target(HTTPStatus.NOT_FOUND)
 
 
@@ -270,20 +275,21 @@ class _Handler(BaseHTTPRequestHandler):
         if path == SCRIPT_PATH:
             return self._send(HTTPStatus.OK, RELOAD_SCRIPT, _TYPES[".js"], head)
         generation, error = preview.state.snapshot()  # before reading: a newer page only reloads
-        target = locate(preview.root, path)
+        files = preview.files  # one run's site for the whole request
+        target = locate(files, path)
         if target.status == HTTPStatus.MOVED_PERMANENTLY:
             return self._send(target.status, b"", "text/plain", head, {"Location": target.location})
-        is_page = target.file is None or target.file.suffix == ".html"
+        is_page = target.data is None or target.name.endswith(".html")
         if error is not None and is_page and target.status in (HTTPStatus.OK, HTTPStatus.NOT_FOUND):
             page = inject_reload(error_page(error), generation)
             return self._send(HTTPStatus.INTERNAL_SERVER_ERROR, page, _TYPES[".html"], head)
         if target.status == HTTPStatus.NOT_FOUND:
-            return self._not_found(generation, head)
-        if target.file is None:
+            return self._not_found(files, generation, head)
+        if target.data is None:
             bad = target.status == HTTPStatus.BAD_REQUEST
             message = "Ungültige Adresse." if bad else "Zugriff verweigert."
             return self._send(target.status, f"{message}\n".encode(), _TYPES[".txt"], head)
-        self._file(target.file, generation, head)
+        self._file(target.name, target.data, generation, head)
 
     def _host_allowed(self) -> bool:
         """On loopback, only loopback names: a web page cannot read the preview (and its
@@ -293,19 +299,20 @@ class _Handler(BaseHTTPRequestHandler):
         name = urlsplit("//" + (self.headers.get("Host") or "")).hostname
         return name is None or is_loopback(name)
 
-    def _file(self, file: Path, generation: int, head: bool, status: int = HTTPStatus.OK) -> None:
-        try:
-            data = file.read_bytes()
-        except OSError:  # swapped away by a build in this instant
-            return self._send(HTTPStatus.NOT_FOUND, b"Nicht gefunden.\n", _TYPES[".txt"], head)
-        if file.suffix == ".html":
+    def _file(self, name: str, data: bytes | Path, generation: int, head: bool,
+              status: int = HTTPStatus.OK) -> None:
+        if isinstance(data, Path):  # a photo, document or search file: read as it is now
+            try:
+                data = data.read_bytes()
+            except OSError:
+                return self._send(HTTPStatus.NOT_FOUND, b"Nicht gefunden.\n", _TYPES[".txt"], head)
+        if name.endswith(".html"):
             data = inject_reload(data, generation)
-        self._send(status, data, content_type(file), head)
+        self._send(status, data, content_type(PurePosixPath(name)), head)
 
-    def _not_found(self, generation: int, head: bool) -> None:
-        page = self.server.preview.root / "404.html"
-        if page.is_file():
-            return self._file(page, generation, head, HTTPStatus.NOT_FOUND)
+    def _not_found(self, files: Mapping[str, bytes | Path], generation: int, head: bool) -> None:
+        if "404.html" in files:
+            return self._file("404.html", files["404.html"], generation, head, HTTPStatus.NOT_FOUND)
         self._send(HTTPStatus.NOT_FOUND, b"Diese Seite gibt es nicht.\n", _TYPES[".txt"], head)
 
     def _send(self, status: int, body: bytes, ctype: str, head: bool,

@@ -1,14 +1,14 @@
-"""The editor's preview: build into a private folder, serve it, rebuild on save, reload the tab.
+"""The editor's preview: build into memory, serve it, rebuild on save, reload the tab.
 
-`kpr-site serve` builds the site into a folder of its own below the cache (never the published
-build/), serves it over HTTP and watches content/, templates/ and gallery/ with watchdog. A
-burst of file events (an atomic save, a git checkout) becomes one rebuild once the files have
-been quiet for a moment. A rebuild runs the recipe with the stage results of the last one
-kept in memory (kpr_site.memory) and rewrites only the files that changed, in place; every
-open page then reloads itself over a Server-Sent-Events channel. The script for that channel
-is added to HTML responses while serving, never to the built files. A failed build keeps the
-server running: pages show the errors in German (the same text the terminal prints), files
-stay as they were, and the next good build reloads the page again.
+`kpr-site serve` builds the site into memory (never into the published build/), serves it
+over HTTP and watches content/, templates/ and gallery/ with watchdog. A burst of file events
+(an atomic save, a git checkout) becomes one rebuild once the files have been quiet for a
+moment. A rebuild runs the recipe with the stage results of the last one kept in memory
+(kpr_site.memory) and renders only the pages that changed; every open page then reloads
+itself over a Server-Sent-Events channel. The script for that channel is added to HTML
+responses while serving, never to the built pages. A failed build keeps the server running:
+pages show the errors in German (the same text the terminal prints), files stay as they
+were, and the next good build reloads the page again.
 
 This is the only module that imports watchdog.
 """
@@ -20,7 +20,7 @@ import datetime as dt
 import threading
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from types import TracebackType
@@ -256,7 +256,8 @@ class Preview:
         host = f"[{options.host}]" if ":" in options.host else options.host
         self.url = f"http://{host}:{port}/"
         self.root = CacheLayout(BuildOptions(cache_dir=options.cache_dir).cache_root(source)).preview(port)
-        """The private output folder (per port, so two previews never share one)."""
+        """The preview's own folder for spare files (per port, so two previews never share
+        one); the site itself is kept in memory (`files`)."""
         # No .gz files: the preview server sends the plain ones.
         self._build_options = BuildOptions(drafts=options.drafts, base_url=self.url,
                                            cache_dir=options.cache_dir, precompress=False)
@@ -310,6 +311,11 @@ class Preview:
         self.log(f"[{clock}] Aktualisiert: {number(report.pages)} Seiten in "
                  f"{number(millis, 0)} ms{open_items}.")
         self.state.publish(None)
+
+    @property
+    def files(self) -> Mapping[str, bytes | Path]:
+        """The site as the last good run made it."""
+        return self._sink.files if self._sink else {}
 
     def wait(self) -> None:
         """Block until `close()` (the CLI waits here for Ctrl-C)."""

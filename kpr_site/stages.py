@@ -64,7 +64,8 @@ from kpr_site.urls import (
 )
 
 __all__ = [
-    "Converted", "Loaded", "Made", "Plan", "convert_stage", "extra_files", "image_stage",
+    "Converted", "Loaded", "Made", "Plan", "convert_stage", "document_files", "extra_files",
+    "image_stage",
     "load_stage", "plan_stage",
 ]
 
@@ -287,20 +288,28 @@ def _claims(site: Site, specs: tuple[PageSpec, ...]) -> Iterator[tuple[str, str]
             yield document_url(document.file), DOCUMENTS_PATH
 
 
-def extra_files(source: Path, plan: Plan) -> Iterator[tuple[PurePosixPath, bytes]]:
-    """Feed, sitemap, robots.txt, calendars, documents and static files: compared by bytes."""
+def extra_files(source: Path, plan: Plan, documents: bool = True
+                ) -> Iterator[tuple[PurePosixPath, bytes]]:
+    """Feed, sitemap, robots.txt, calendars, documents (unless not asked for: then
+    `document_files` names them) and static files: compared by bytes."""
     site = plan.site
     yield output_file(FEED_URL), atom_feed(site, plan.bodies)
     yield output_file(SITEMAP_URL), sitemap(site, (s.url for s in plan.specs if s.indexed))
     yield output_file("/robots.txt"), robots_txt(site)
     for url, data in calendar_files(site):
         yield output_file(url), data
-    for document in site.documents:
-        if document.file:  # one at a time: at most documents.MAX_BYTES in memory
-            yield output_file(document_url(document.file)), (source / document.source_path).read_bytes()
+    if documents:  # one at a time: at most documents.MAX_BYTES in memory
+        yield from ((rel, file.read_bytes()) for rel, file in document_files(source, plan))
     for site_path, data in plan.assets.files.values():
         yield output_file(site_path), data
     yield from plan.admin
+
+
+def document_files(source: Path, plan: Plan) -> Iterator[tuple[PurePosixPath, Path]]:
+    """Each described document's output path and its file in content/documents/."""
+    for document in plan.site.documents:
+        if document.file:
+            yield output_file(document_url(document.file)), source / document.source_path
 
 
 def _admin(source: Path, site: Site, errors: list[SiteError]) -> tuple[tuple[PurePosixPath, bytes], ...]:

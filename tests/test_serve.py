@@ -142,7 +142,8 @@ def test_broken_edit_shows_the_error_page_and_the_server_keeps_running(
     preview: Preview, site: Path, events: Events, logs: list[str]
 ) -> None:
     events.next()
-    css = next(p.name for p in (preview.root / "static").iterdir() if p.suffix == ".css")
+    css = next(Path(name).name for name in preview.files if name.startswith("static/")
+               and name.endswith(".css"))
     (site / RELEASE).write_text("---\ntitle: Neustart\ndate: 2017-02-31\n---\nText.\n",
                                 encoding="utf-8")
     wait_for_reload(events)
@@ -242,6 +243,7 @@ def test_paths_outside_the_root_are_refused(preview: Preview, tmp_path: Path, pa
     outside = tmp_path / "outside"
     outside.mkdir()
     (outside / "secret.txt").write_text("GEHEIM", encoding="utf-8")
+    preview.root.mkdir(parents=True, exist_ok=True)  # the preview's own folder (spare files)
     (preview.root.parent / "secret.txt").write_text("GEHEIM", encoding="utf-8")
     (preview.root / "draussen").symlink_to(outside, target_is_directory=True)
     status, _, body = request(preview, path)
@@ -275,7 +277,8 @@ def test_responses_have_the_right_content_type(shared: Preview, path: str, expec
 
 
 def test_static_files_have_the_right_content_type(shared: Preview) -> None:
-    found = {p.suffix: p.name for p in (shared.root / "static").iterdir()}
+    found = {Path(name).suffix: Path(name).name for name in shared.files
+             if name.startswith("static/")}
     for suffix, expected in {".css": "text/css; charset=utf-8", ".svg": "image/svg+xml",
                              ".webp": "image/webp"}.items():
         status, headers, _ = request(shared, f"/static/{found[suffix]}")

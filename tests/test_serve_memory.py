@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import hashlib
 import os
 import shutil
 from collections.abc import Callable
@@ -32,7 +33,7 @@ class Preview:
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        self.out = root.parent / f"{root.name}-preview"
+        self.folder = root.parent / f"{root.name}-preview"
         self.memory = Memory()
         self.sink: MemorySink | None = None
 
@@ -41,8 +42,19 @@ class Preview:
 
     def run(self, today: dt.date) -> BuildReport:
         if self.sink is None:
-            self.sink = MemorySink(self.root, self.out, self.options(today))
+            self.sink = MemorySink(self.root, self.folder, self.options(today))
         return build_preview(self.root, self.options(today), self.sink, self.memory)
+
+    def served(self) -> dict[str, str]:
+        """What the preview serves, as tree_digest gives it for a folder."""
+        assert self.sink is not None
+        return {rel: hashlib.sha256(data if isinstance(data, bytes) else data.read_bytes())
+                .hexdigest() for rel, data in sorted(self.sink.files.items())}
+
+    def page(self, rel: str) -> str:
+        assert self.sink is not None
+        data = self.sink.files[rel]
+        return (data if isinstance(data, bytes) else data.read_bytes()).decode()
 
     @property
     def clean_dir(self) -> Path:
@@ -114,13 +126,13 @@ def test_preview_in_memory_equals_clean_build_after_any_edits(
         _age(root, before, LONG_AGO + number * 10**9)
         if step[0] == "today":
             today = dt.date(2017, 3, step[2])
-        shown = tree_digest(preview.out)
+        shown = preview.served()
         failed = _outcome(functools.partial(preview.run, today))
         assert failed == _outcome(functools.partial(preview.clean, today)), step
         if failed:
-            assert tree_digest(preview.out) == shown, step
+            assert preview.served() == shown, step
         else:
-            assert tree_digest(preview.out) == tree_digest(preview.clean_dir), step
+            assert preview.served() == tree_digest(preview.clean_dir), step
 
 
 def test_one_edited_release_converts_and_renders_only_its_own_page(tmp_path: Path) -> None:
@@ -138,9 +150,9 @@ def test_one_edited_release_converts_and_renders_only_its_own_page(tmp_path: Pat
     again = preview.run(today)
     # Written: the page and the feed, which carries the bodies of the latest releases.
     assert (again.converted, again.rendered, again.written) == (1, 1, 2)
-    page = (preview.out / "presse/2017/beta/index.html").read_text(encoding="utf-8")
+    page = preview.page("presse/2017/beta/index.html")
     assert "Nachtrag." in page
-    assert tree_digest(preview.out) == preview.clean(today)
+    assert preview.served() == preview.clean(today)
 
 
 def test_a_file_changed_twice_within_the_clock_tick_is_still_seen(tmp_path: Path) -> None:
@@ -158,7 +170,7 @@ def test_a_file_changed_twice_within_the_clock_tick_is_still_seen(tmp_path: Path
     release.write_text(text.replace("Erste Meldung.", "Zweite Fassg."), encoding="utf-8")
     os.utime(release, ns=(stamp, stamp))  # same size, same time: only the bytes differ
     preview.run(today)
-    page = (preview.out / "presse/2017/start/index.html").read_text(encoding="utf-8")
+    page = preview.page("presse/2017/start/index.html")
     assert "Zweite Fassg." in page
 
 
@@ -168,19 +180,19 @@ def test_a_failed_save_keeps_the_preview_and_the_next_good_one_catches_up(tmp_pa
     _age(root, {}, LONG_AGO)
     preview, today = Preview(root), dt.date(2017, 3, 1)
     preview.run(today)
-    shown = tree_digest(preview.out)
+    shown = preview.served()
     template = root / "templates" / "press_detail.html"
     good = template.read_text(encoding="utf-8")
     template.write_text(good + "{% if %}\n", encoding="utf-8")
     with pytest.raises(BuildFailed):
         preview.run(today)
-    assert tree_digest(preview.out) == shown
+    assert preview.served() == shown
     with (root / "content/press/2017-03-01-start.md").open("a", encoding="utf-8") as handle:
         handle.write("\nNachtrag.\n")
     template.write_text(good, encoding="utf-8")
     preview.run(today)
-    assert "Nachtrag." in (preview.out / "presse/2017/start/index.html").read_text("utf-8")
-    assert tree_digest(preview.out) == preview.clean(today)
+    assert "Nachtrag." in preview.page("presse/2017/start/index.html")
+    assert preview.served() == preview.clean(today)
 
 
 def test_pages_rendered_in_worker_processes_reach_the_preview(tmp_path: Path) -> None:
@@ -198,4 +210,4 @@ def test_pages_rendered_in_worker_processes_reach_the_preview(tmp_path: Path) ->
     template.write_text(template.read_text(encoding="utf-8") + "<!-- neu -->\n", "utf-8")
     report = preview.run(today)
     assert report.rendered > POOL_THRESHOLD
-    assert tree_digest(preview.out) == preview.clean(today)
+    assert preview.served() == preview.clean(today)
