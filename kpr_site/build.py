@@ -401,9 +401,10 @@ class MemorySink:
         todo: list[tuple[PageSpec, PurePosixPath]] = []
         for spec in plan.specs:
             rel = output_file(spec.url)
-            keys[str(rel)] = key = plan.renderer.page_key(spec)
-            if self.keys.get(str(rel)) == key and str(rel) in old:
-                files[str(rel)] = old[str(rel)]
+            name = str(rel)
+            keys[name] = key = plan.renderer.page_key(spec)
+            if self.keys.get(name) == key and name in old:
+                files[name] = old[name]
             else:
                 todo.append((spec, rel))
         errors, damaged, pages = _render_pages(None, plan, todo, jobs)

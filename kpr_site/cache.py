@@ -60,18 +60,20 @@ class Fingerprint:
         # What an earlier run walked (`serve` keeps its model between runs): an object still
         # in the model is the very same object, and the model's records are frozen.
         self._before = before._seen if before else {}
-        self._named: dict[str, tuple[object, str]] = {}
+        self._named: dict[str, tuple[object, tuple[str, ...], str]] = {}
         self._named_before = before._named if before else {}
 
-    def named(self, name: str, value: object) -> str:
-        """The hash of the fingerprint of `value`, taken over from the last run if it had an
-        equal value of the same type under `name` (a page's spec by URL: comparing is far
-        cheaper than walking it again, as its records are the very same objects)."""
+    def named(self, name: str, value: object, *salt: str) -> str:
+        """A key for `value` and `salt`: the hash of both, taken over from the last run if it
+        had an equal value of the same type with the same salt under `name` (a page's spec by
+        URL: comparing is far cheaper than walking it again, as its records are the very same
+        objects)."""
         known = self._named_before.get(name)
-        if known is None or type(known[0]) is not type(value) or known[0] != value:
-            known = (value, hashlib.sha256(self(value)).hexdigest())
+        if (known is None or known[1] != salt or type(known[0]) is not type(value)
+                or known[0] != value):
+            known = (value, salt, digest(*salt, self(value)))
         self._named[name] = known
-        return known[1]
+        return known[2]
 
     def __call__(self, value: object) -> bytes:
         kind = type(value)

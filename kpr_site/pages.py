@@ -77,9 +77,10 @@ class PageSpec:
 
 def plan_pages(site: Site, bodies: Mapping[str, object]) -> list[PageSpec]:
     """All HTML pages, in a stable order. `bodies` maps source paths to resolved HTML."""
-    return [*_home(site, bodies), *_press(site, bodies), *_projects(site, bodies),
+    topics = _topic_index(site)
+    return [*_home(site, bodies), *_press(site, bodies, topics), *_projects(site, bodies, topics),
             *_events(site, bodies), *_groups(site, bodies), *_funding(site, bodies),
-            *_documents(site, bodies), *_topics(site), *_members(site, bodies),
+            *_documents(site, bodies), *_topics(site, topics), *_members(site, bodies),
             *_pages(site, bodies), *_gallery(site), _search(),
             PageSpec("/404.html", "404.html", "Seite nicht gefunden",
                      "Diese Seite gibt es nicht (mehr).", {}, "(Fehlerseite)", indexed=False)]
@@ -132,11 +133,12 @@ def _calls(site: Site, open_calls: bool) -> list[tuple[FundingCall, FundingProgr
                                            pair[1].title), reverse=not open_calls)
 
 
-def _press(site: Site, bodies: Mapping[str, object]) -> Iterator[PageSpec]:
+def _press(site: Site, bodies: Mapping[str, object], topic_index: list[Topic]
+           ) -> Iterator[PageSpec]:
     press = current(site.press, site.today)
     years = [(year, year_url(year), len(list(items)))
              for year, items in groupby(press, key=lambda p: p.date.year)]
-    topics = [(t.name, t.url, len(t.press)) for t in _topic_index(site) if t.press]
+    topics = [(t.name, t.url, len(t.press)) for t in topic_index if t.press]
     shared = {"years": years, "topics": topics, "feed_url": FEED_URL}
     count = max(1, -(-len(press) // PER_PAGE))
     for number in range(1, count + 1):
@@ -175,11 +177,12 @@ def _named(items: Iterable[S], slugs: Iterable[str]) -> tuple[S, ...]:
     return tuple(by_slug[slug] for slug in slugs if slug in by_slug)
 
 
-def _projects(site: Site, bodies: Mapping[str, object]) -> Iterator[PageSpec]:
+def _projects(site: Site, bodies: Mapping[str, object], topic_index: list[Topic]
+              ) -> Iterator[PageSpec]:
     projects = current(site.projects, site.today)
     groups = [(status, tuple(p for p in projects if p.status == status))
               for status in ("laufend", "geplant", "abgeschlossen")]
-    topics = [(t.name, t.url, len(t.projects)) for t in _topic_index(site) if t.projects]
+    topics = [(t.name, t.url, len(t.projects)) for t in topic_index if t.projects]
     yield PageSpec(PROJECTS_URL, "project_list.html", "Projekte",
                    "Projekte und Mikroprojekte der Präventionsarbeit im Landkreis Rostock.",
                    {"groups": [g for g in groups if g[1]], "topics": topics}, "(Projektliste)")
@@ -354,8 +357,7 @@ def _topic_index(site: Site) -> list[Topic]:
             for slug in sorted(found)]
 
 
-def _topics(site: Site) -> Iterator[PageSpec]:
-    index = _topic_index(site)
+def _topics(site: Site, index: list[Topic]) -> Iterator[PageSpec]:
     yield PageSpec(TOPICS_URL, "topics.html", "Themen",
                    "Pressemitteilungen, Projekte, Termine, Arbeitsgruppen und Förderprogramme "
                    "nach Themen.", {"topics": tuple(index)}, "(Themenübersicht)")

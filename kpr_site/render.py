@@ -140,8 +140,8 @@ class Renderer:
 
     def page_key(self, spec: PageSpec) -> str:
         """Everything a page's bytes depend on: globals, template chain and context."""
-        return digest(self._globals_key, self.template_key(spec.template),
-                      self._fingerprint.named(spec.url, spec))
+        return self._fingerprint.named(spec.url, spec, self._globals_key,
+                                       self.template_key(spec.template))
 
     def _source(self, name: str) -> str:
         try:
