@@ -229,11 +229,11 @@ class StagingSink:
     def write(self, source: Path, loaded: Loaded, plan: Plan, made: Made, jobs: int) -> Written:
         # After loading, so the content files' hashes are those of the bytes just built from.
         inputs = fingerprint_inputs(source, self.old.inputs, self.old.started_ns, loaded.hashes)
-        staging = Staging(self.out)
+        staging = Staging(self.out, self.precompress,
+                          lambda rel: self.old.output_unchanged(self.out, rel, ""))
         try:
             search = (self.caches.search, self._spare) if self.search else None
-            outputs, written = _fill(staging, self.out, self.old, plan, source, made, jobs, search,
-                                     self.precompress)
+            outputs, written = _fill(staging, self.out, self.old, plan, source, made, jobs, search)
             staging.commit()
         except BaseException:
             staging.discard()
@@ -246,20 +246,22 @@ class StagingSink:
 
 def _fill(
     staging: Staging, out: Path, old: Manifest, plan: Plan, source: Path, made: Made, jobs: int,
-    search: tuple[Path | None, Callable[[], Path]] | None, precompress: bool,
+    search: tuple[Path | None, Callable[[], Path]] | None,
 ) -> tuple[dict[str, OutputRecord], Written]:
     """Fill the staging folder: unchanged pages reused, the rest rendered (in workers), then
-    the extra files, the image derivatives (hard-linked from the cache) and the `.gz`
-    siblings of the text files."""
+    the extra files and the image derivatives (hard-linked from the cache); each text file
+    with its `.gz` sibling if the staging folder makes them. Only what changed is stat'ed for
+    the manifest: a file taken over as the last build recorded it keeps its record."""
     keys: dict[str, str] = {}
     reused: dict[str, OutputRecord] = {}  # still as the old manifest recorded them
     todo: list[tuple[PageSpec, PurePosixPath]] = []
     for spec in plan.specs:
         rel = output_file(spec.url)
-        keys[str(rel)] = key = plan.renderer.page_key(spec)
-        if old.output_unchanged(out, str(rel), key):
-            staging.reuse(rel)
-            reused[str(rel)] = old.outputs[str(rel)]
+        name = str(rel)
+        keys[name] = key = plan.renderer.page_key(spec)
+        if old.output_unchanged(out, name, key):
+            for kept in staging.reuse(name, old.outputs[name][3]):
+                reused[kept] = old.outputs[kept]
         else:
             todo.append((spec, rel))
     staging.expect(str(rel) for _, rel in todo)  # workers write them
@@ -278,17 +280,17 @@ def _fill(
     else:  # the last index, as it is (the pages it points to are all there or gone: 404)
         bundle = SEARCH_BUNDLE_URL.strip("/") + "/"
         for kept in (name for name in old.outputs if name.startswith(bundle)):
-            if os.path.isfile(os.path.join(out, kept)):
-                staging.reuse(PurePosixPath(kept))
+            if not kept.endswith(".gz") and os.path.isfile(os.path.join(out, kept)):
+                staging.reuse(kept)
                 keys.setdefault(kept, "")
-    # A .gz is recorded in the manifest like any file (with an empty key), but the report
-    # counts the site's files, not their compressed copies.
-    siblings = (staging.add_compressed(lambda rel: old.output_unchanged(out, rel, ""))
-                if precompress else set())
     staging.prune()
     fresh = staging.records(keys, skip=reused.keys())
     outputs = dict(sorted({**reused, **fresh}.items()))
-    unchanged = len(reused) + staging.count_unchanged(
+    # A .gz is recorded in the manifest like any file (with an empty key), but the report
+    # counts the site's files, not their compressed copies.
+    siblings = ({rel for rel in outputs if rel.endswith(".gz") and rel[:-3] in outputs}
+                if staging.precompress else set())
+    unchanged = sum(rel not in siblings for rel in reused) + staging.count_unchanged(
         {rel: record for rel, record in fresh.items() if rel not in siblings})
     files = len(outputs) - len(siblings)
     return outputs, Written(files, files - unchanged, unchanged, len(todo), (), damaged,

@@ -8,6 +8,7 @@ builds of the same site give the same bytes. A file gets a sibling only if it sa
 from __future__ import annotations
 
 import gzip
+import os
 from pathlib import PurePosixPath
 
 __all__ = ["COMPRESSED_SUFFIXES", "GZIP_LEVEL", "compressible", "gzip_bytes"]
@@ -20,9 +21,9 @@ COMPRESSED_SUFFIXES = frozenset({
 GZIP_LEVEL = 9
 
 
-def compressible(path: PurePosixPath) -> bool:
-    """True for the text files that get a `.gz` sibling."""
-    return path.suffix.lower() in COMPRESSED_SUFFIXES
+def compressible(path: PurePosixPath | str) -> bool:
+    """True for the text files that get a `.gz` sibling (`path` relative to the site root)."""
+    return os.path.splitext(path)[1].lower() in COMPRESSED_SUFFIXES
 
 
 def gzip_bytes(data: bytes) -> bytes | None:
