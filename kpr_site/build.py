@@ -276,13 +276,14 @@ def _fill(
         keys.setdefault(str(rel), "")
     search_seconds = None
     if search is not None:
-        search_seconds = _index_search(staging, keys, *search, plan.site.config.language)
+        search_seconds = _index_search(staging, keys, *search, plan.site.config.language,
+                                       lambda rel, sha: old.output_unchanged(out, rel, sha))
     else:  # the last index, as it is (the pages it points to are all there or gone: 404)
         bundle = SEARCH_BUNDLE_URL.strip("/") + "/"
         for kept in (name for name in old.outputs if name.startswith(bundle)):
             if not kept.endswith(".gz") and os.path.isfile(os.path.join(out, kept)):
                 staging.reuse(kept)
-                keys.setdefault(kept, "")
+                keys.setdefault(kept, old.outputs[kept][0])
     staging.prune()
     fresh = staging.records(keys, skip=reused.keys())
     outputs = dict(sorted({**reused, **fresh}.items()))
@@ -298,12 +299,15 @@ def _fill(
 
 
 def _index_search(staging: Staging, keys: dict[str, str], cache: Path | None,
-                  spare: Callable[[], Path], language: str) -> float | None:
+                  spare: Callable[[], Path], language: str,
+                  unchanged: Callable[[str, str], bool]) -> float | None:
     """Put the search index of the staged pages into the staging folder. It is made anew
     (Pagefind reads every staged page) only when a page changed; returns the time that took.
     A search cache that cannot be written (full, read-only) only costs speed: the index is
-    then made in a spare folder. Files are compared by bytes, so an unchanged file keeps its
-    inode and modification time."""
+    then made in a spare folder. Each bundle file is recorded with its SHA-256 as its key:
+    one the live output has as recorded (`unchanged`) is taken over without being read, so it
+    keeps its inode and modification time; the others are copied in by the kernel (1,000
+    pages: ~1,000 files, read and compared in Python before: ~0.5 s)."""
     key = bundle_key(language, {rel: k for rel, k in keys.items() if rel.endswith(".html")})
     bundle = cached_bundle(cache, key) if cache else None
     seconds = None
@@ -317,9 +321,12 @@ def _index_search(staging: Staging, keys: dict[str, str], cache: Path | None,
                 raise
             bundle = make_bundle(staging.dir, spare(), key, language)
         seconds = time.perf_counter() - started
-    for rel, file in bundle.outputs():
-        staging.write(rel, file.read_bytes())
-        keys.setdefault(str(rel), "")
+    for rel, file, sha in bundle.outputs():
+        keys[str(rel)] = sha
+        if unchanged(str(rel), sha):
+            staging.reuse(rel)
+        else:
+            staging.copy_file(rel, file)
     return seconds
 
 
