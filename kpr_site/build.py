@@ -25,6 +25,7 @@ from pathlib import Path, PurePosixPath
 from typing import ParamSpec, Protocol, TypeVar
 
 from kpr_site.cache import CacheLayout
+from kpr_site.compress import compressible
 from kpr_site.errors import BuildFailed, Location, SiteError, file_error
 from kpr_site.manifest import Manifest, OutputRecord, fingerprint_inputs, load_manifest
 from kpr_site.markup import LazyBody
@@ -289,7 +290,8 @@ def _fill(
     outputs = dict(sorted({**reused, **fresh}.items()))
     # A .gz is recorded in the manifest like any file (with an empty key), but the report
     # counts the site's files, not their compressed copies.
-    siblings = ({rel for rel in outputs if rel.endswith(".gz") and rel[:-3] in outputs}
+    siblings = ({rel for rel in outputs
+                 if rel.endswith(".gz") and rel[:-3] in outputs and compressible(rel[:-3])}
                 if staging.precompress else set())
     unchanged = sum(rel not in siblings for rel in reused) + staging.count_unchanged(
         {rel: record for rel, record in fresh.items() if rel not in siblings})
