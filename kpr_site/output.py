@@ -176,21 +176,6 @@ class Staging:
         except OSError as exc:
             raise self._fault(exc, rel) from exc
 
-    def copy_file(self, path: PurePosixPath, source: Path) -> None:
-        """Copy a file in from a cache whose files must not share an inode with the output
-        (damage to one would reach the other). The kernel copies; only a live file of the
-        same size is read, to keep it (and its inode) where the bytes are the same."""
-        rel = str(path)
-        live = os.path.join(self._out, rel)
-        try:
-            if _same_size(live, source) and _same_bytes(live, source.read_bytes()):
-                self.reuse(rel)
-                return
-            self._install(self._target(rel), lambda tmp: shutil.copyfile(source, tmp))
-            self._sibling(rel, False, str(source))
-        except OSError as exc:
-            raise self._fault(exc, rel) from exc
-
     def _put(self, rel: str, data: bytes) -> bool:
         """Stage `data` as `rel`; True if the live file has these bytes (then it is linked)."""
         target = self._target(rel)
@@ -198,20 +183,17 @@ class Staging:
         if _same_bytes(live, data):
             self._link(live, target)
             return True
-        self._install(target, lambda tmp: _write_bytes(tmp, data))
-        return False
-
-    def _install(self, target: str, fill: Callable[[str], object]) -> None:
-        """Make `target` by filling a temporary file and renaming it over the old name."""
         self._parent(target)
         tmp = f"{target}.tmp-{os.getpid()}"
         try:
-            fill(tmp)
+            with open(tmp, "wb") as handle:
+                handle.write(data)
             os.replace(tmp, target)
         except OSError:
             with suppress(OSError):
                 os.unlink(tmp)
             raise
+        return False
 
     def _sibling(self, rel: str, unchanged: bool, file: str) -> list[str]:
         """The `.gz` of a file staged from `file` without its bytes at hand: the live one
@@ -314,18 +296,6 @@ class Staging:
 def _same_file(a: str, b: str) -> bool:
     try:
         return os.stat(a).st_ino == os.stat(b).st_ino
-    except OSError:
-        return False
-
-
-def _write_bytes(path: str, data: bytes) -> None:
-    with open(path, "wb") as handle:
-        handle.write(data)
-
-
-def _same_size(a: str, b: Path) -> bool:
-    try:
-        return os.stat(a).st_size == os.stat(b).st_size
     except OSError:
         return False
 
