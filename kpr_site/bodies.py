@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from kpr_site.cache import PackCache, PackFolder, code_version, digest
@@ -23,15 +23,16 @@ def _key(source: Source) -> str:
 @dataclass
 class ConvertedBodies:
     """The converted bodies of a build. Their metadata (links, anchors, problems) is always
-    here; their HTML only where it was converted in this build, else it stays in its pack
-    until a page that shows it is rendered."""
+    here; their HTML only where no pack holds it, else it stays in its pack until a page
+    that shows it is rendered."""
 
     converted: dict[str, Converted]
-    """By source path; `html` is "" where it stayed in the cache."""
+    """By source path; `html` is "" where a pack holds it."""
     keys: dict[str, str]
     """Cache key by source path."""
     fresh: dict[str, str]
-    """HTML converted in this build, by cache key."""
+    """HTML converted in this build that no pack holds (no cache, or one that cannot be
+    written), by cache key."""
     empty: dict[str, bool]
     """Whether a body's HTML is empty, by source path."""
     packs: dict[str, str | None]
@@ -56,13 +57,15 @@ def convert_sources(
         result.converted[source.path] = Converted.from_json(known, html="")
         result.empty[source.path] = known["empty"]
         result.packs[key] = known["pack"]
-    for source, (converted, pack) in zip(missing, _convert_many(missing, packs, jobs), strict=True):
+    for source, (converted, pack, empty) in zip(missing, _convert_many(missing, packs, jobs),
+                                                strict=True):
         key = result.keys[source.path]
         result.converted[source.path] = converted
-        result.fresh[key] = converted.html
-        result.empty[source.path] = not converted.html
+        if pack is None:  # not stored: this build keeps the HTML
+            result.fresh[key] = converted.html
+        result.empty[source.path] = empty
         result.packs[key] = pack
-        meta.put(key, {**converted.meta_json(), "pack": pack})
+        meta.put(key, {**converted.meta_json(), "empty": empty, "pack": pack})
     result.count = len(missing)
     meta.save()
     packs.prune({pack for pack in result.packs.values() if pack})
@@ -88,12 +91,12 @@ def carry_over(
         if key in bodies.fresh:
             result.fresh[key] = bodies.fresh[key]
         result.packs[key] = bodies.packs.get(key)
-    for source, (converted, _) in zip(missing, _convert_many(missing, PackFolder(None), jobs),
-                                      strict=True):
+    for source, (converted, _, empty) in zip(missing, _convert_many(missing, PackFolder(None), jobs),
+                                             strict=True):
         key = result.keys[source.path] = _key(source)
         result.converted[source.path] = converted
         result.fresh[key] = converted.html
-        result.empty[source.path] = not converted.html
+        result.empty[source.path] = empty
         result.packs[key] = None
     result.count = len(missing)
     return result
@@ -106,12 +109,17 @@ def _valid_meta(value: Any) -> bool:
 
 def _convert_many(
     sources: list[Source], packs: PackFolder, jobs: int
-) -> list[tuple[Converted, str | None]]:
-    def work(start: int, stop: int) -> list[tuple[Converted, str | None]]:
+) -> list[tuple[Converted, str | None, bool]]:
+    """(converted body, its pack, whether its HTML is empty) for each source. The HTML of a
+    body stored in a pack stays there: the pages that show it read it back when they are
+    rendered. Sent back to this process it was ~130 MB at 10,000 releases, held here and
+    inherited by every render worker."""
+
+    def work(start: int, stop: int) -> list[tuple[Converted, str | None, bool]]:
         done = [convert(source.body, source.path) for source in sources[start:stop]]
         # In the worker, so packs are written in parallel; one file per chunk.
         pack = packs.write({_key(s): c.html for s, c in zip(sources[start:stop], done, strict=True)})
-        return [(converted, pack) for converted in done]
+        return [(replace(c, html="") if pack else c, pack, not c.html) for c in done]
 
     return [c for chunk in map_ranges(work, len(sources), jobs) for c in chunk]
 

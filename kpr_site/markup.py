@@ -139,7 +139,14 @@ class SourceLines:
     they are in `browser_url`."""
 
     def __init__(self, text: str) -> None:
-        self.decoded = [unescape(_ESCAPED.sub(r"\1", line)).lower() for line in text.split("\n")]
+        # Escapes are undone in the whole text at once (an escape never spans a line break);
+        # character references line by line, as one ("&#10;") may be a line break. Per line
+        # for both, this was ~4 % of converting a release.
+        escaped = _ESCAPED.sub(r"\1", text)
+        if "&" in escaped:
+            self.decoded = [unescape(line).lower() for line in escaped.split("\n")]
+        else:
+            self.decoded = escaped.lower().split("\n")
         self.cursor = (0, 0)
 
     def find(self, *needles: str) -> int:

@@ -81,24 +81,42 @@ class Staging:
     per page, ~160 µs per mkdir or rmdir here — stays. A file is never written in place,
     since it may share its inode with the live output: new bytes go to a temporary file
     that is renamed over the old name.
+
+    With `precompress`, every text file gets its `.gz` sibling (kpr_site.compress) as it is
+    staged — in the render worker that wrote the page, so compressing runs in parallel and
+    never reads a page back. A file taken over unchanged from the live output takes its live
+    `.gz` over too if `intact` says that one is as the last build wrote it.
     """
 
-    def __init__(self, out: Path) -> None:
+    def __init__(self, out: Path, precompress: bool = False,
+                 intact: Callable[[str], bool] = lambda rel: False) -> None:
         self.out = out
         self.dir = out.parent / f".{out.name}.next"
         self.dir.mkdir(parents=True, exist_ok=True)
         self.paths: set[str] = set()
+        self.precompress = precompress
+        self._intact = intact
+        self._optional: set[str] = set()
+        """Siblings a worker writes only where compressing saves bytes."""
+        self._pruned = False
         # Plain strings and os calls below: these run once per output file (10,000 pages:
         # pathlib's object overhead alone was ~0.5 s).
         self._out, self._dir = str(out), str(self.dir)
         self._made: set[str] = {self._dir}
 
     def expect(self, paths: Iterable[str]) -> None:
-        """Files that worker processes will write: the staging folder must keep them."""
-        self.paths.update(paths)
+        """Files that worker processes will write (with their `.gz` siblings, if compressing
+        saves bytes): the staging folder must keep them."""
+        for rel in paths:
+            self.paths.add(rel)
+            if self._packs(rel):
+                self.paths.add(rel + ".gz")
+                self._optional.add(rel + ".gz")
 
-    def _target(self, path: PurePosixPath) -> str:
-        rel = str(path)
+    def _packs(self, rel: str) -> bool:
+        return self.precompress and compressible(rel)
+
+    def _target(self, rel: str) -> str:
         self.paths.add(rel)
         return os.path.join(self._dir, rel)
 
@@ -108,17 +126,22 @@ class Staging:
             os.makedirs(parent, exist_ok=True)
             self._made.add(parent)
 
-    def reuse(self, path: PurePosixPath) -> None:
-        """Take a file over from the live output unchanged (the caller knows it is)."""
+    def reuse(self, path: PurePosixPath | str, inode: int | None = None) -> list[str]:
+        """Take a file over from the live output unchanged (the caller knows it is; `inode`,
+        if known, is the live file's). Returns the files taken over as they are: the file,
+        and its `.gz` where that is intact."""
+        rel = str(path)
+        live = os.path.join(self._out, rel)
         try:
-            self._link(os.path.join(self._out, str(path)), self._target(path))
+            self._link(live, self._target(rel), inode)
+            return [rel, *self._sibling(rel, True, live)]
         except OSError as exc:
-            raise self._fault(exc, path) from exc
+            raise self._fault(exc, rel) from exc
 
-    def _fault(self, exc: OSError, path: PurePosixPath) -> OSError:
+    def _fault(self, exc: OSError, rel: str) -> OSError:
         """The error of writing a staged file, told as the output file it will become (the
         staging folder is an inner detail the user never chose)."""
-        return OSError(exc.errno, exc.strerror, os.path.join(self._out, str(path)))
+        return OSError(exc.errno, exc.strerror, os.path.join(self._out, rel))
 
     def discard(self) -> None:
         """Remove the staging folder after a failed build, leaving nothing behind."""
@@ -127,38 +150,81 @@ class Staging:
     def link_file(self, path: PurePosixPath, source: Path) -> None:
         """Take a file over from outside the output (the image cache) by hard link, so it
         costs neither memory nor a copy; across file systems it is copied."""
+        rel = str(path)
         try:
-            self._link(str(source), self._target(path))
+            self._link(str(source), self._target(rel))
         except FileNotFoundError:
             raise
         except OSError as exc:
             if exc.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP):
-                raise self._fault(exc, path) from exc
+                raise self._fault(exc, rel) from exc
             self.write(path, source.read_bytes())  # another file system, or no hard links
+            return
+        if self._packs(rel):  # not for images, the usual files linked from a cache
+            try:
+                self._sibling(rel, _same_file(str(source), os.path.join(self._out, rel)),
+                              str(source))
+            except OSError as exc:
+                raise self._fault(exc, rel) from exc
 
     def write(self, path: PurePosixPath, data: bytes) -> None:
-        target = self._target(path)
-        live = os.path.join(self._out, str(path))
+        rel = str(path)
         try:
-            if _same_bytes(live, data):
-                self._link(live, target)
-                return
-            self._parent(target)
-            tmp = f"{target}.tmp-{os.getpid()}"
-            try:
-                with open(tmp, "wb") as handle:
-                    handle.write(data)
-                os.replace(tmp, target)
-            except OSError:
-                with suppress(OSError):
-                    os.unlink(tmp)
-                raise
+            unchanged = self._put(rel, data)
+            if self._packs(rel):
+                self._pack(rel, data, unchanged)
         except OSError as exc:
-            raise self._fault(exc, path) from exc
+            raise self._fault(exc, rel) from exc
 
-    def _link(self, live: str, target: str) -> None:
+    def _put(self, rel: str, data: bytes) -> bool:
+        """Stage `data` as `rel`; True if the live file has these bytes (then it is linked)."""
+        target = self._target(rel)
+        live = os.path.join(self._out, rel)
+        if _same_bytes(live, data):
+            self._link(live, target)
+            return True
+        self._parent(target)
+        tmp = f"{target}.tmp-{os.getpid()}"
         try:
-            if os.stat(target).st_ino == os.stat(live).st_ino:
+            with open(tmp, "wb") as handle:
+                handle.write(data)
+            os.replace(tmp, target)
+        except OSError:
+            with suppress(OSError):
+                os.unlink(tmp)
+            raise
+        return False
+
+    def _sibling(self, rel: str, unchanged: bool, file: str) -> list[str]:
+        """The `.gz` of a file staged from `file` without its bytes at hand: the live one
+        where the file is unchanged and that `.gz` intact (returned), else compressed anew."""
+        if not self._packs(rel):
+            return []
+        name = rel + ".gz"
+        if unchanged and self._intact(name):
+            self._link(os.path.join(self._out, name), self._target(name))
+            return [name]
+        with open(file, "rb") as handle:
+            self._pack(rel, handle.read(), False)
+        return []
+
+    def _pack(self, rel: str, data: bytes, unchanged: bool) -> None:
+        """Stage the `.gz` of `data` (the bytes of `rel`), where it saves bytes."""
+        name = rel + ".gz"
+        if unchanged and self._intact(name):
+            self._link(os.path.join(self._out, name), self._target(name))
+            return
+        packed = gzip_bytes(data)
+        if packed is not None:
+            self._put(name, packed)
+        else:  # none this time: a sibling left from an earlier build must not stay
+            self.paths.discard(name)
+            with suppress(FileNotFoundError):
+                os.unlink(os.path.join(self._dir, name))
+
+    def _link(self, live: str, target: str, inode: int | None = None) -> None:
+        try:
+            if os.stat(target).st_ino == (inode if inode is not None else os.stat(live).st_ino):
                 return  # unchanged in the last build too: nothing to do
         except FileNotFoundError:
             pass
@@ -169,40 +235,29 @@ class Staging:
         os.link(live, tmp)
         os.replace(tmp, target)
 
-    def add_compressed(self, intact: Callable[[str], bool]) -> set[str]:
-        """A `.gz` beside every staged text file where it saves bytes (kpr_site.compress);
-        returns their names. A file the live output has unchanged (same inode) takes its
-        live `.gz` over if `intact` says that one is as the last build wrote it: only what
-        changed is compressed again (~1 ms per page)."""
-        added = set()
-        for rel in sorted(p for p in self.paths if compressible(PurePosixPath(p))):
-            staged, live = os.path.join(self._dir, rel), os.path.join(self._out, rel)
-            packed_name = PurePosixPath(rel + ".gz")
-            if _same_file(staged, live) and intact(str(packed_name)):
-                self.reuse(packed_name)
-            else:
-                with open(staged, "rb") as handle:
-                    packed = gzip_bytes(handle.read())
-                if packed is None:
-                    continue
-                self.write(packed_name, packed)
-            added.add(str(packed_name))
-        return added
-
     def prune(self) -> None:
-        """Remove what the staged site no longer has (and any temp file of a killed build)."""
-        root = str(self.dir)
-        emptied: set[str] = set()  # folders that lost an entry and may now be empty
-        for dirpath, _dirs, filenames in os.walk(root, topdown=False):
-            rel_dir = os.path.relpath(dirpath, root)
-            prefix = "" if rel_dir == "." else rel_dir.replace(os.sep, "/") + "/"
-            for name in filenames:
-                if prefix + name not in self.paths:
-                    os.unlink(os.path.join(dirpath, name))
-                    emptied.add(dirpath)
-            if prefix and dirpath in emptied and not os.listdir(dirpath):
-                os.rmdir(dirpath)
-                emptied.add(os.path.dirname(dirpath))
+        """Remove what the staged site no longer has (and any temp file of a killed build).
+        Once is enough: whatever is staged after it is in `paths`."""
+        if not self._pruned:
+            self._prune_folder(self._dir, "")
+            self._pruned = True
+
+    def _prune_folder(self, folder: str, prefix: str) -> bool:
+        """Prune `folder` (`prefix` is its path in the site); True if it is empty now.
+        os.scandir, not os.walk: the file type comes with the entry (10,000 pages: ~2× faster)."""
+        kept = 0
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                rel = prefix + entry.name
+                if entry.is_dir(follow_symlinks=False):
+                    if self._prune_folder(entry.path, rel + "/"):
+                        os.rmdir(entry.path)
+                        continue
+                elif rel not in self.paths:
+                    os.unlink(entry.path)
+                    continue
+                kept += 1
+        return kept == 0
 
     def records(
         self, keys: dict[str, str], skip: Collection[str] = ()
@@ -210,7 +265,12 @@ class Staging:
         """(key, size, mtime_ns, inode) of every staged file not in `skip`, for the manifest."""
         records = {}
         for rel in sorted(self.paths.difference(skip)):
-            stat = os.stat(os.path.join(self._dir, rel))
+            try:
+                stat = os.stat(os.path.join(self._dir, rel))
+            except FileNotFoundError:
+                if rel in self._optional:
+                    continue  # a worker found that compressing this page saves nothing
+                raise
             records[rel] = (keys.get(rel, ""), stat.st_size, stat.st_mtime_ns, stat.st_ino)
         return records
 

@@ -12,7 +12,7 @@ import os
 import re
 import traceback
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -34,6 +34,7 @@ __all__ = ["Assets", "Renderer", "collect_assets", "tab_title"]
 STATIC_DIR = "templates/static"
 _TEMPLATE_REF = re.compile(r"""{%-?\s*(extends|include|import|from)\s+(["'])([^"']+)\2""")
 _DYNAMIC_REF = re.compile(r"""{%-?\s*(extends|include|import|from)\s+[^"'\s]""")
+_SPEC_FIELDS = tuple(field.name for field in fields(PageSpec))
 
 
 @dataclass(frozen=True)
@@ -140,7 +141,11 @@ class Renderer:
 
     def page_key(self, spec: PageSpec) -> str:
         """Everything a page's bytes depend on: globals, template chain and context."""
-        return self._fingerprint.named(spec.url, spec, self._globals_key,
+        # The spec's fields, not the spec: Fingerprint keeps the bytes of every dataclass it
+        # walks (a release is on several pages), and a list page's are those of all its
+        # releases — kept for every spec, ~110 MB at 10,000 pages, inherited by each worker.
+        values = tuple(getattr(spec, name) for name in _SPEC_FIELDS)
+        return self._fingerprint.named(spec.url, values, self._globals_key,
                                        self.template_key(spec.template))
 
     def _source(self, name: str) -> str:

@@ -51,16 +51,17 @@ _KEEP_BUNDLES = 3
 
 @dataclass(frozen=True)
 class SearchBundle:
-    """A finished search bundle: `files` (relative to `folder`) as they are published."""
+    """A finished search bundle: `files` (relative to `folder`, with their SHA-256) as they
+    are published."""
 
     folder: Path
-    files: tuple[str, ...]
+    files: Mapping[str, str]
 
-    def outputs(self) -> Iterator[tuple[PurePosixPath, Path]]:
-        """(output path below the site root, file) for every file of the bundle."""
+    def outputs(self) -> Iterator[tuple[PurePosixPath, Path, str]]:
+        """(output path below the site root, file, its SHA-256) for every file of the bundle."""
         root = PurePosixPath(BUNDLE_URL.strip("/"))
-        for rel in self.files:
-            yield root / rel, self.folder / rel
+        for rel, sha in sorted(self.files.items()):
+            yield root / rel, self.folder / rel, sha
 
 
 def bundle_key(language: str, pages: Mapping[str, str]) -> str:
@@ -83,7 +84,7 @@ def cached_bundle(cache: Path, key: str) -> SearchBundle | None:
     except (OSError, ValueError, KeyError, TypeError):
         return None
     os.utime(entry)  # recently used: kept when old bundles are removed
-    return SearchBundle(entry, tuple(sorted(files)))
+    return SearchBundle(entry, files)
 
 
 def make_bundle(site_dir: Path, cache: Path, key: str, language: str) -> SearchBundle:
@@ -108,7 +109,7 @@ def make_bundle(site_dir: Path, cache: Path, key: str, language: str) -> SearchB
     finally:
         shutil.rmtree(work, ignore_errors=True)
     _remove_old_bundles(cache)
-    return SearchBundle(entry, tuple(files))
+    return SearchBundle(entry, listing)
 
 
 # Pagefind 1.5.2 exits 0 and says nothing when its writes fail on a full disk (measured on a

@@ -3,10 +3,11 @@ the same bytes."""
 
 from __future__ import annotations
 
+import copy
 import gzip
 import os
 import shutil
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import pytest
 from conftest import output_path, press, tree_digest
@@ -298,3 +299,46 @@ def test_a_gz_edited_in_the_output_is_repaired(site, build):
     packed.write_bytes(b"kaputt")
     built(build, site)
     assert gzip.decompress(packed.read_bytes()) == (out / "index.html").read_bytes()
+
+
+def _siblings_match(out: Path) -> None:
+    """Every text file has a `.gz` holding exactly its bytes, and no `.gz` is left over."""
+    texts = {p for p in out.rglob("*") if p.suffix in (".html", ".css", ".xml", ".svg", ".ics")}
+    for path in texts:
+        packed = path.with_name(path.name + ".gz")
+        assert gzip.decompress(packed.read_bytes()) == path.read_bytes(), path
+    for packed in out.rglob("*.gz"):
+        assert packed.with_name(packed.name[:-3]).is_file(), packed
+
+
+def test_gz_equals_its_file_after_incremental_builds(site, build, make_site):
+    out = built(build, site)
+    make_site({"content/pages/kontakt.md": "---\ntitle: Kontakt\n---\nRufen Sie an.\n",
+               "content/press/2017-03-01-zwei.md": None}, site)
+    built(build, site)  # staged into a fresh folder
+    make_site({"content/pages/kontakt.md": "---\ntitle: Kontakt\n---\nKommen Sie vorbei.\n",
+               "content/press/2017-04-01-drei.md": press("2017-04-01", "Drei")}, site)
+    built(build, site)  # staged into the output of the build before last
+    _siblings_match(out)
+    assert not output_path(out, "/presse/2017/zwei/").exists()
+    assert not output_path(out, "/presse/2017/zwei/").with_name("index.html.gz").exists()
+
+
+def test_pages_rendered_in_worker_processes_get_their_gz(make_site, build):
+    root = make_site({f"content/press/2017-01-{1 + n % 28:02d}-meldung-{n}.md":
+                      press(f"2017-01-{1 + n % 28:02d}", f"Meldung {n}") for n in range(70)})
+    out = built(build, root, "--jobs", "2")
+    _siblings_match(out)
+    make_site({"content/press/2017-01-05-meldung-4.md": press("2017-01-05", "Geändert")}, root)
+    built(build, root, "--jobs", "2")
+    _siblings_match(out)
+
+
+def test_a_gz_a_worker_did_not_write_is_not_recorded(tmp_path):
+    staging = Staging(tmp_path / "build", precompress=True)
+    staging.expect(["klein.html", "gross.html"])
+    worker = copy.deepcopy(staging)  # a forked worker: its own copy of what is staged
+    worker.write(PurePosixPath("klein.html"), b"x")  # too small to save bytes: no sibling
+    worker.write(PurePosixPath("gross.html"), b"<p>Pressemitteilung</p>\n" * 100)
+    staging.prune()
+    assert sorted(staging.records({})) == ["gross.html", "gross.html.gz", "klein.html"]

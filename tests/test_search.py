@@ -187,6 +187,23 @@ def test_edited_page_is_found_by_its_new_text(site: Path, tmp_path: Path, pagefi
     assert "Rufen Sie dem Präventionsrat" in _records(tmp_path / "out")["/kontakt/"]["content"]
 
 
+def test_bundle_files_that_did_not_change_keep_their_inode_and_share_none_with_the_cache(
+        site: Path, tmp_path: Path, pagefind: None):
+    options = BuildOptions(cache_dir=tmp_path / "cache")
+    build_site(site, tmp_path / "out", options)
+    bundle = tmp_path / "out" / "pagefind"
+    before = {p.relative_to(bundle): p.stat().st_ino for p in bundle.rglob("*") if p.is_file()}
+    (site / "content/pages/kontakt.md").write_text(PAGE.replace("Schreiben", "Rufen"), encoding="utf-8")
+    assert build_site(site, tmp_path / "out", options).search_seconds is not None
+    after = {p.relative_to(bundle): p.stat().st_ino for p in bundle.rglob("*") if p.is_file()}
+    assert set(after) != set(before)  # the edited page's fragment is a new file
+    assert after[Path("pagefind.js")] == before[Path("pagefind.js")]
+    assert after[Path("pagefind.js.gz")] == before[Path("pagefind.js.gz")]
+    # Copies, not links: damage to the cache can never reach the published site.
+    cached = {p.stat().st_ino for p in (tmp_path / "cache" / "search").rglob("*") if p.is_file()}
+    assert not cached & set(after.values())
+
+
 def test_no_search_keeps_the_last_index_and_a_normal_build_renews_it(site: Path, tmp_path: Path,
                                                                      pagefind: None):
     options = BuildOptions(cache_dir=tmp_path / "cache")
