@@ -76,13 +76,26 @@ def write_site(root: Path, files: dict[str, str | bytes | None]) -> Path:
     return root
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "search_index: the `build` fixture makes the search index (as `kpr-site build` does)")
+
+
 @pytest.fixture
-def build(capsys: pytest.CaptureFixture[str]) -> Callable[..., tuple[int, str, str]]:
-    """Run `kpr-site build` in-process: returns (exit code, stdout, stderr)."""
+def build(request: pytest.FixtureRequest,
+          capsys: pytest.CaptureFixture[str]) -> Callable[..., tuple[int, str, str]]:
+    """Run `kpr-site build` in-process: returns (exit code, stdout, stderr).
+
+    With `--no-search` unless the test (or its module) is marked `search_index`: Pagefind is
+    ~40 % of a small build (≈40 ms of ≈100 ms) and most tests look at other things. Tests of
+    the whole output (reproducibility, caches, incremental builds) and of search keep it.
+    """
+    search = request.node.get_closest_marker("search_index") is not None
 
     def run(root: Path, *args: str, out: Path | None = None) -> tuple[int, str, str]:
         out = out or root / "build"
-        code = main(["build", "--source", str(root), "--out", str(out), *args])
+        options = [*args] if search else ["--no-search", *args]
+        code = main(["build", "--source", str(root), "--out", str(out), *options])
         captured = capsys.readouterr()
         return code, captured.out, captured.err
 
