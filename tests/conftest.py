@@ -57,6 +57,17 @@ def shipped_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("shipped-cache")
 
 
+@pytest.fixture(scope="session")
+def shipped_site(tmp_path_factory: pytest.TempPathFactory, shipped_cache: Path) -> Path:
+    """The repository's own site (content/, templates/, gallery/) built once per session, as
+    `kpr-site build` builds it. Shared by the tests that only read it (quality gates, crawl);
+    a test that adds files works on a copy."""
+    out = tmp_path_factory.mktemp("shipped") / "build"
+    code = main(["build", "--source", str(REPO), "--out", str(out), "--cache-dir", str(shipped_cache)])
+    assert code == 0, f"kpr-site build endete mit Exit {code}"
+    return out
+
+
 def write_site(root: Path, files: dict[str, str | bytes | None]) -> Path:
     """What `make_site` does, for fixtures of a wider scope."""
     if not (root / "templates").exists():
