@@ -107,15 +107,21 @@ def _share_template_parsing() -> None:
     with the site's own file name, so tracebacks, error lines and kpr_site's bytecode cache
     (with its damage checks) work as without. Failures are not remembered: a template error is
     raised afresh each time. Filters and tests can be folded into the code at compile time,
-    so the key holds their code objects, and a filter with a closure turns sharing off.
-    KPR_TESTS_PARSE_TEMPLATES=1 parses every template as kpr-site does outside the tests.
+    so the key holds them: a plain function by its code (kpr_site makes its lambdas anew for
+    each environment), one with a closure or defaults as the object itself (Jinja's own
+    filters are the same objects in every environment). KPR_TESTS_PARSE_TEMPLATES=1 parses
+    every template as kpr-site does outside the tests.
     """
     compile_template = jinja2.Environment.compile
     generated: dict[tuple[object, ...], str] = {}
 
+    def function(f: Any) -> object:
+        plain = not (getattr(f, "__closure__", None) or getattr(f, "__defaults__", None)
+                     or getattr(f, "__kwdefaults__", None))
+        return f.__code__ if plain and hasattr(f, "__code__") else f
+
     def settings(env: jinja2.Environment, name: str | None) -> tuple[object, ...] | None:
-        functions = [*env.filters.items(), *env.tests.items()]
-        if env.finalize is not None or any(getattr(f, "__closure__", None) for _, f in functions):
+        if env.finalize is not None:
             return None
         autoescape = env.autoescape(name) if callable(env.autoescape) else env.autoescape
         return (env.block_start_string, env.block_end_string, env.variable_start_string,
@@ -123,8 +129,8 @@ def _share_template_parsing() -> None:
                 env.line_statement_prefix, env.line_comment_prefix, env.trim_blocks,
                 env.lstrip_blocks, env.newline_sequence, env.keep_trailing_newline,
                 tuple(sorted(env.extensions)), env.optimized, env.is_async, autoescape,
-                tuple(sorted((n, getattr(f, "__code__", f)) for n, f in env.filters.items())),
-                tuple(sorted((n, getattr(f, "__code__", f)) for n, f in env.tests.items())))
+                tuple((n, function(f)) for n, f in sorted(env.filters.items())),
+                tuple((n, function(f)) for n, f in sorted(env.tests.items())))
 
     def compile(env: jinja2.Environment, source: Any, name: str | None = None,
                 filename: str | None = None, raw: bool = False, defer_init: bool = False) -> Any:
