@@ -51,14 +51,17 @@ def built_site(request: pytest.FixtureRequest) -> Path:
     return site
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def site_url(built_site: Path) -> Iterator[str]:
-    """The built site served over HTTP, as the root URL (e.g. http://127.0.0.1:41234/)."""
+    """The built site served over HTTP, as the root URL (e.g. http://127.0.0.1:41234/).
+
+    For this module only: a server thread left running would keep every later test's build
+    from forking its render workers (kpr_site.parallel.can_fork)."""
     with serve(built_site, base_path_of(built_site)) as url:
         yield url
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser_run(browser_tools: None, built_site: Path, site_url: str) -> SweepResult:
     """One Chromium run over every page at every viewport, shared by the browser gates."""
     paths = html_paths(built_site)
