@@ -112,7 +112,7 @@ def _share_template_parsing() -> None:
     filters are the same objects in every environment). KPR_TESTS_PARSE_TEMPLATES=1 parses
     every template as kpr-site does outside the tests.
     """
-    compile_template = jinja2.Environment.compile
+    compile_template: Callable[..., Any] = jinja2.Environment.compile
     generated: dict[tuple[object, ...], str] = {}
 
     def function(f: Any) -> object:
