@@ -151,7 +151,7 @@ def build(request: pytest.FixtureRequest,
     """Run `kpr-site build` in-process: returns (exit code, stdout, stderr).
 
     With `--no-search` unless the test (or its module) is marked `search_index`: Pagefind is
-    ~40 % of a small build (≈40 ms of ≈100 ms) and most tests look at other things. Tests of
+    ~40 % of a small build (≈60 ms of ≈140 ms) and most tests look at other things. Tests of
     the whole output (reproducibility, caches, incremental builds) and of search keep it.
     """
     search = request.node.get_closest_marker("search_index") is not None
