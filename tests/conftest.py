@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import shutil
 import textwrap
 from collections.abc import Callable
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 
+import jinja2
 import pytest
 
 from kpr_site.cli import main
@@ -57,6 +60,17 @@ def shipped_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("shipped-cache")
 
 
+@pytest.fixture(scope="session")
+def shipped_site(tmp_path_factory: pytest.TempPathFactory, shipped_cache: Path) -> Path:
+    """The repository's own site (content/, templates/, gallery/) built once per session, as
+    `kpr-site build` builds it. Shared by the tests that only read it (quality gates, crawl);
+    a test that adds files works on a copy."""
+    out = tmp_path_factory.mktemp("shipped") / "build"
+    code = main(["build", "--source", str(REPO), "--out", str(out), "--cache-dir", str(shipped_cache)])
+    assert code == 0, f"kpr-site build endete mit Exit {code}"
+    return out
+
+
 def write_site(root: Path, files: dict[str, str | bytes | None]) -> Path:
     """What `make_site` does, for fixtures of a wider scope."""
     if not (root / "templates").exists():
@@ -76,13 +90,76 @@ def write_site(root: Path, files: dict[str, str | bytes | None]) -> Path:
     return root
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "search_index: the `build` fixture makes the search index (as `kpr-site build` does)")
+    if os.environ.get("KPR_TESTS_PARSE_TEMPLATES") != "1":
+        _share_template_parsing()
+
+
+def _share_template_parsing() -> None:
+    """Parse and generate each template source once per test session, not once per test site.
+
+    Nearly every test builds a fresh site from the same templates, so Jinja parsed the same ten
+    templates again for each (40–65 ms a build, half the CPU of a small build's test). Parsing
+    and code generation are pure functions of the source, the template name and the
+    environment's settings, which are all in the key; the generated module is still compiled
+    with the site's own file name, so tracebacks, error lines and kpr_site's bytecode cache
+    (with its damage checks) work as without. Failures are not remembered: a template error is
+    raised afresh each time. Filters and tests can be folded into the code at compile time,
+    so the key holds them: a plain function by its code (kpr_site makes its lambdas anew for
+    each environment), one with a closure or defaults as the object itself (Jinja's own
+    filters are the same objects in every environment). KPR_TESTS_PARSE_TEMPLATES=1 parses
+    every template as kpr-site does outside the tests.
+    """
+    compile_template: Callable[..., Any] = jinja2.Environment.compile
+    generated: dict[tuple[object, ...], str] = {}
+
+    def function(f: Any) -> object:
+        plain = not (getattr(f, "__closure__", None) or getattr(f, "__defaults__", None)
+                     or getattr(f, "__kwdefaults__", None))
+        return f.__code__ if plain and hasattr(f, "__code__") else f
+
+    def settings(env: jinja2.Environment, name: str | None) -> tuple[object, ...] | None:
+        if env.finalize is not None:
+            return None
+        autoescape = env.autoescape(name) if callable(env.autoescape) else env.autoescape
+        return (env.block_start_string, env.block_end_string, env.variable_start_string,
+                env.variable_end_string, env.comment_start_string, env.comment_end_string,
+                env.line_statement_prefix, env.line_comment_prefix, env.trim_blocks,
+                env.lstrip_blocks, env.newline_sequence, env.keep_trailing_newline,
+                tuple(sorted(env.extensions)), env.optimized, env.is_async, autoescape,
+                tuple((n, function(f)) for n, f in sorted(env.filters.items())),
+                tuple((n, function(f)) for n, f in sorted(env.tests.items())))
+
+    def compile(env: jinja2.Environment, source: Any, name: str | None = None,
+                filename: str | None = None, raw: bool = False, defer_init: bool = False) -> Any:
+        setup = settings(env, name) if isinstance(source, str) and not raw else None
+        if setup is None:
+            return compile_template(env, source, name, filename, raw, defer_init)
+        key = (source, name, defer_init, setup)
+        if key not in generated:  # Jinja's own path, errors and all; raw: the module's source
+            generated[key] = compile_template(env, source, name, filename, True, defer_init)
+        return env._compile(generated[key], filename or "<template>")
+
+    jinja2.Environment.compile = compile  # type: ignore[method-assign,assignment]
+
+
 @pytest.fixture
-def build(capsys: pytest.CaptureFixture[str]) -> Callable[..., tuple[int, str, str]]:
-    """Run `kpr-site build` in-process: returns (exit code, stdout, stderr)."""
+def build(request: pytest.FixtureRequest,
+          capsys: pytest.CaptureFixture[str]) -> Callable[..., tuple[int, str, str]]:
+    """Run `kpr-site build` in-process: returns (exit code, stdout, stderr).
+
+    With `--no-search` unless the test (or its module) is marked `search_index`: Pagefind is
+    ~40 % of a small build (≈60 ms of ≈140 ms) and most tests look at other things. Tests of
+    the whole output (reproducibility, caches, incremental builds) and of search keep it.
+    """
+    search = request.node.get_closest_marker("search_index") is not None
 
     def run(root: Path, *args: str, out: Path | None = None) -> tuple[int, str, str]:
         out = out or root / "build"
-        code = main(["build", "--source", str(root), "--out", str(out), *args])
+        options = [*args] if search else ["--no-search", *args]
+        code = main(["build", "--source", str(root), "--out", str(out), *options])
         captured = capsys.readouterr()
         return code, captured.out, captured.err
 

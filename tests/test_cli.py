@@ -16,6 +16,9 @@ from conftest import REPO, press
 from kpr_site import __version__, cli
 from kpr_site.cli import main
 
+# The command as editors run it: with the search index.
+pytestmark = pytest.mark.search_index
+
 
 def commands() -> list[str]:
     """Every sub-command the parser knows (build, and whatever later issues add)."""

@@ -28,8 +28,6 @@ from urllib.parse import urljoin
 import pytest
 from gates import CHROMIUM, CONTENT_SECURITY_POLICY, REPO_ROOT, html_paths, load_pages, require_tool
 
-from kpr_site.cli import main
-
 DEPLOY = REPO_ROOT / "deploy"
 NGINX = Path(shutil.which("nginx") or "/usr/sbin/nginx")
 NGINX_MIME_TYPES = Path("/etc/nginx/mime.types")
@@ -96,18 +94,17 @@ def require_apache() -> None:
 
 
 @pytest.fixture(scope="module")
-def shipped_build(tmp_path_factory: pytest.TempPathFactory, shipped_cache: Path) -> Iterator[Path]:
+def shipped_build(shipped_site: Path) -> Iterator[Path]:
     """The shipped site, plus a CSP probe page and a precompressed stylesheet.
 
-    In a folder of its own below /tmp that everyone may read: Apache, started as root, serves
-    files as the user nobody.
+    A copy (modes kept) of the session's build, in a folder of its own below /tmp that everyone
+    may read: Apache, started as root, serves files as the user nobody.
     """
     folder = Path(tempfile.mkdtemp(prefix="kpr-deploy-"))
     try:
         folder.chmod(0o755)
         out = folder / "build"
-        args = ["build", "--source", str(REPO_ROOT), "--out", str(out), "--cache-dir", str(shipped_cache)]
-        assert main(args) == 0
+        shutil.copytree(shipped_site, out)
         (out / PROBE_PAGE).write_text(PROBE_HTML, encoding="utf-8")
         css = min(out.glob("static/site.*.css"))
         packed = gzip.compress(css.read_bytes() + PRECOMPRESSED_MARK, mtime=0)

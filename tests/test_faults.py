@@ -22,6 +22,9 @@ from kpr_site.cache import seal, unseal
 from kpr_site.cli import main
 from kpr_site.options import BuildOptions
 
+# The warm site and the clean build make the search index; so do the builds under test.
+pytestmark = pytest.mark.search_index
+
 Build = Callable[..., tuple[int, str, str]]
 
 

@@ -9,11 +9,12 @@ from __future__ import annotations
 import io
 import os
 import re
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import HtmlFacts, press, read_page, tree_digest
+from conftest import HtmlFacts, press, read_page, tree_digest, write_site
 from PIL import Image
 
 from kpr_site import images
@@ -37,15 +38,34 @@ def album(*files: str, title: str = "Sitzung", date: str = "2017-02-10", extra: 
     return "\n".join(lines) + "\n"
 
 
-def gallery_site(make_site, more: dict[str, str | bytes] | None = None) -> Path:
-    """One album "sitzung" with three photos, plus `more` files."""
-    return make_site({
+def gallery_files() -> dict[str, str | bytes]:
+    """One album "sitzung" with three photos."""
+    return {
         "gallery/sitzung/album.yaml": album("a.jpg", "b.jpg", "c.jpg"),
         "gallery/sitzung/a.jpg": photo("red"),
         "gallery/sitzung/b.jpg": photo("green", (600, 900)),
         "gallery/sitzung/c.jpg": photo("blue", (2400, 1600)),
-        **(more or {}),
-    })
+    }
+
+
+def gallery_site(make_site, more: dict[str, str | bytes] | None = None,
+                 cache: Path | None = None) -> Path:
+    """One album "sitzung" with three photos, plus `more` files; with a copy of `cache` as its
+    .cache/ if given."""
+    root = make_site({**gallery_files(), **(more or {})})
+    if cache is not None:
+        shutil.copytree(cache, root / ".cache")
+    return root
+
+
+@pytest.fixture(scope="module")
+def photo_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The cache of a build of gallery_site, made once: tests of pages and of bad input start
+    from a copy, so they do not make the same derivatives again (~0.3 s each). The tests of
+    the image cache and of the derivatives themselves start without one."""
+    root = write_site(tmp_path_factory.mktemp("photos") / "site", gallery_files())
+    build_site(root, root / "build", BuildOptions(search=False))
+    return root / ".cache"
 
 
 def bilder(out: Path) -> dict[str, bytes]:
@@ -55,8 +75,8 @@ def bilder(out: Path) -> dict[str, bytes]:
 # ---------- the pages ----------
 
 
-def test_album_page_shows_photos_in_list_order_as_pictures(make_site, build: Build):
-    root = gallery_site(make_site)
+def test_album_page_shows_photos_in_list_order_as_pictures(make_site, build: Build, photo_cache):
+    root = gallery_site(make_site, cache=photo_cache)
     code, _out, err = build(root)
     assert code == 0, err
     page = read_page(root / "build", "/galerie/sitzung/")
@@ -73,8 +93,8 @@ def test_album_page_shows_photos_in_list_order_as_pictures(make_site, build: Bui
         f"image/{f}" for f in formats if f != "jpeg"] * 3
 
 
-def test_every_thumbnail_links_to_its_large_jpeg_without_javascript(make_site, build: Build):
-    root = gallery_site(make_site)
+def test_every_thumbnail_links_to_its_large_jpeg_without_javascript(make_site, build: Build, photo_cache):
+    root = gallery_site(make_site, cache=photo_cache)
     assert build(root)[0] == 0
     page = read_page(root / "build", "/galerie/sitzung/")
     links = [a for a in page.attrs("a") if a.get("class") == "gallery__link"]
@@ -87,11 +107,11 @@ def test_every_thumbnail_links_to_its_large_jpeg_without_javascript(make_site, b
                for a in page.attrs("script"))
 
 
-def test_gallery_lists_albums_newest_first_with_cover_date_and_count(make_site, build: Build):
+def test_gallery_lists_albums_newest_first_with_cover_date_and_count(make_site, build: Build, photo_cache):
     root = gallery_site(make_site, {
         "gallery/aelter/album.yaml": album("x.jpg", title="Älteres Album", date="2016-05-01"),
         "gallery/aelter/x.jpg": photo("gray"),
-    })
+    }, cache=photo_cache)
     assert build(root)[0] == 0
     page = read_page(root / "build", "/galerie/")
     assert page.text("a", class_="album-card__link") == ["Sitzung", "Älteres Album"]
@@ -129,11 +149,11 @@ def test_every_derivative_exists_is_upright_and_has_no_metadata(make_site, build
             assert image.height > image.width, name
 
 
-def test_markdown_image_of_a_photo_becomes_a_responsive_picture(make_site, build: Build):
+def test_markdown_image_of_a_photo_becomes_a_responsive_picture(make_site, build: Build, photo_cache):
     root = gallery_site(make_site, {"content/press/2017-02-10-neustart.md": press(
         body="Vorher.\n\n![Die Runde am Tisch](../../gallery/sitzung/c.jpg)\n\n"
              "[Großes Foto](../../gallery/sitzung/a.jpg)\n\n"
-             "![Noch ein Foto](../../gallery/sitzung/b.jpg)\n")})
+             "![Noch ein Foto](../../gallery/sitzung/b.jpg)\n")}, cache=photo_cache)
     code, _out, err = build(root)
     assert code == 0, err
     page = read_page(root / "build", "/presse/2017/neustart/")
@@ -148,8 +168,8 @@ def test_markdown_image_of_a_photo_becomes_a_responsive_picture(make_site, build
     assert re.fullmatch(r"/bilder/[0-9a-f]{16}-900\.jpg", big)
 
 
-def test_front_matter_image_is_shown_with_the_album_alt_text(make_site, build: Build):
-    root = gallery_site(make_site)
+def test_front_matter_image_is_shown_with_the_album_alt_text(make_site, build: Build, photo_cache):
+    root = gallery_site(make_site, cache=photo_cache)
     make_site({"content/press/2017-02-10-neustart.md":
                press(image="../../gallery/sitzung/a.jpg")}, root)
     make_site({"content/projects/pilot.md": "---\ntitle: Pilot\nstatus: laufend\n"
@@ -178,9 +198,9 @@ def test_front_matter_image_without_alt_text_is_an_error(make_site, build: Build
 
 
 @pytest.fixture
-def built_gallery(make_site, build: Build) -> tuple[Path, dict[str, str]]:
+def built_gallery(make_site, build: Build, photo_cache: Path) -> tuple[Path, dict[str, str]]:
     """A gallery site built once; returns its root and the digest of its output."""
-    root = gallery_site(make_site)
+    root = gallery_site(make_site, cache=photo_cache)
     assert build(root)[0] == 0
     return root, tree_digest(root / "build")
 
@@ -275,8 +295,8 @@ def test_photo_symlinked_from_outside_the_site_is_refused(built_gallery, build: 
                "außerhalb des Website-Ordners.")
 
 
-def test_symlink_inside_the_site_is_fine(make_site, build: Build):
-    root = gallery_site(make_site)
+def test_symlink_inside_the_site_is_fine(make_site, build: Build, photo_cache):
+    root = gallery_site(make_site, cache=photo_cache)
     (root / "gallery/sitzung/c.jpg").unlink()
     os.symlink(root / "gallery/sitzung/a.jpg", root / "gallery/sitzung/c.jpg")
     assert build(root)[0] == 0

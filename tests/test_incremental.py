@@ -21,6 +21,9 @@ from kpr_site.cache import seal, unseal
 from kpr_site.cli import main
 from kpr_site.output import build_lock
 
+# Incremental builds are compared with clean ones, search index included.
+pytestmark = pytest.mark.search_index
+
 SLUGS = ("alpha", "beta", "gamma", "delta")
 
 

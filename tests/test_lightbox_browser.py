@@ -93,6 +93,17 @@ def open_first_with_keyboard(page: Any) -> None:
     page.wait_for_selector("dialog.lightbox[open]")
 
 
+def wait_until_true(page: Any, expression: str) -> None:
+    """Poll with page.evaluate: page.wait_for_function evaluates the expression with eval inside
+    the page, which the strict CSP blocks once its first check comes back false (a photo that
+    is still loading, as on a busy machine)."""
+    for _ in range(200):
+        if page.evaluate(expression):
+            return
+        page.wait_for_timeout(50)
+    raise AssertionError(f"Nach 10 s noch nicht wahr: {expression}")
+
+
 def shown(page: Any) -> dict[str, str]:
     return page.evaluate("""() => {
         const d = document.querySelector('dialog.lightbox');
@@ -111,7 +122,7 @@ def test_lightbox_opens_from_the_keyboard_and_pages_with_arrow_keys(page: Any) -
     assert first == {"alt": "Ein rotes Quadrat", "src": first["src"], "caption": "Die Sitzung beginnt",
                      "credit": "Foto: Erika Muster", "count": "Foto 1 von 3"}
     assert first["src"].endswith(".jpg") and "/bilder/" in first["src"]
-    page.wait_for_function("document.querySelector('dialog.lightbox img').naturalWidth > 0")
+    wait_until_true(page, "document.querySelector('dialog.lightbox img').naturalWidth > 0")
     page.keyboard.press("ArrowRight")
     assert shown(page)["caption"] == "Die Diskussion" and shown(page)["count"] == "Foto 2 von 3"
     page.keyboard.press("ArrowRight")

@@ -16,6 +16,9 @@ from kpr_site.cli import main
 from kpr_site.compress import gzip_bytes
 from kpr_site.output import Staging, build_lock
 
+# Whole outputs are compared: the search index is part of them.
+pytestmark = pytest.mark.search_index
+
 OLD = 1_000_000_000  # 2001-09-09: an mtime no build can produce
 
 

@@ -16,7 +16,6 @@ from urllib.parse import urlsplit
 import pytest
 from gates import (
     CONTENT_SECURITY_POLICY,
-    REPO_ROOT,
     VIEWPORTS,
     SweepResult,
     base_path_of,
@@ -42,29 +41,27 @@ def validator_tools() -> None:
 
 
 @pytest.fixture(scope="session")
-def built_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The repository's site (content/, templates/, gallery/), built once."""
+def built_site(request: pytest.FixtureRequest) -> Path:
+    """The repository's site (content/, templates/, gallery/), built once per session
+    (conftest's shipped_site: a private cache dir, never the repository's .cache/)."""
     prebuilt = os.environ.get("KPR_GATES_SITE")
     if prebuilt:
         return Path(prebuilt)
-    from kpr_site.cli import main
-
-    work = tmp_path_factory.mktemp("gates")
-    out = work / "site"
-    # A private cache dir keeps the test from writing into the repository's .cache/.
-    code = main(["build", "--source", str(REPO_ROOT), "--out", str(out), "--cache-dir", str(work / "cache")])
-    assert code == 0, f"kpr-site build endete mit Exit {code}"
-    return out
+    site: Path = request.getfixturevalue("shipped_site")
+    return site
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def site_url(built_site: Path) -> Iterator[str]:
-    """The built site served over HTTP, as the root URL (e.g. http://127.0.0.1:41234/)."""
+    """The built site served over HTTP, as the root URL (e.g. http://127.0.0.1:41234/).
+
+    For this module only: a server thread left running would keep every later test's build
+    from forking its render workers (kpr_site.parallel.can_fork)."""
     with serve(built_site, base_path_of(built_site)) as url:
         yield url
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser_run(browser_tools: None, built_site: Path, site_url: str) -> SweepResult:
     """One Chromium run over every page at every viewport, shared by the browser gates."""
     paths = html_paths(built_site)

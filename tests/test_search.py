@@ -20,6 +20,8 @@ from kpr_site.cli import main
 from kpr_site.errors import BuildFailed
 from kpr_site.options import BuildOptions
 
+pytestmark = pytest.mark.search_index
+
 MISSING = "Pagefind fehlt – installieren: pip install -e . (bringt das Paket pagefind-bin mit)"
 
 
