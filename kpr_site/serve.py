@@ -82,13 +82,13 @@ class ServeOptions:
     drafts: bool = False
     cache_dir: Path | None = None
     """Where caches and the preview's own output live; None means <source>/.cache."""
-    quiet_seconds: float = 0.02
+    quiet_seconds: float = 0.01
     """How long the files must be quiet before a rebuild starts. An editor's save (temp file +
     rename) takes under a millisecond; a git checkout of 500 files sent events for 30–100 ms
-    with gaps of at most 14 ms (measured). 20 ms catches a save whole and most checkouts; a
-    checkout split in two costs a second rebuild, which redoes only what changed since the
-    first (the preview keeps its stage results in memory), and the last shows the end state.
-    Save to reload: bench/bench_serve.py."""
+    with gaps of at most 14 ms (measured). 10 ms catches a save whole; a checkout split in
+    several parts costs more rebuilds, each of which redoes only what changed since the last
+    (the preview keeps its stage results in memory), and the last shows the end state. Save
+    to reload: bench/bench_serve.py."""
     patience_seconds: float = 2.0
     """Build anyway once events have kept coming this long (e.g. a running copy)."""
     today: dt.date | None = None

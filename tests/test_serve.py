@@ -199,7 +199,7 @@ def test_atomic_save_via_temp_file_and_rename_gives_one_rebuild(
 
 
 def test_burst_of_200_file_events_gives_one_rebuild(site: Path, tmp_path: Path) -> None:
-    # A longer quiet period than the default 20 ms only so that a loaded test machine
+    # A longer quiet period than the default 10 ms only so that a loaded test machine
     # pausing this loop cannot split the burst; the mechanism is the same.
     options = ServeOptions(port=0, cache_dir=tmp_path / "cache", quiet_seconds=0.25)
     with Preview(site, options) as preview:
