@@ -113,7 +113,8 @@ class Server:
 
 @contextmanager
 def serving(site: Path) -> Iterator[Server]:
-    """`kpr-site serve` on `site`, from its first build done until Ctrl-C (SIGINT)."""
+    """`kpr-site serve` on `site`, from its first build done until stopped (SIGTERM, which also
+    works where a script started in the background ignores SIGINT)."""
     process = subprocess.Popen(
         [sys.executable, "-m", "kpr_site", "serve", "--source", str(site), "--port", "0"],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
@@ -123,7 +124,7 @@ def serving(site: Path) -> Iterator[Server]:
         threading.Thread(target=process.stdout.read, daemon=True).start()  # drain the log
         yield server
     finally:
-        process.send_signal(signal.SIGINT)
+        process.send_signal(signal.SIGTERM)
         _, peak = wait_for_usage(process)
     server.peak_mib = peak
 

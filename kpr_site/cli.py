@@ -9,6 +9,7 @@ import argparse
 import datetime as dt
 import os
 import re
+import signal
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -329,6 +330,9 @@ def _serve(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
               "  → Läuft schon eine Vorschau? Sonst wählen Sie einen anderen Port, "
               "z. B. --port 8001.", file=sys.stderr)
         return EXIT_USAGE
+    # A stop from a process manager, an IDE or `kill` ends the preview as Ctrl-C does (also
+    # where Ctrl-C's signal is ignored, as for a job a script started in the background).
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         with preview:
             print(f"Vorschau: {preview.url}\n  Änderungen in content/, templates/ und gallery/ "
@@ -337,6 +341,10 @@ def _serve(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print("\nVorschau beendet.")
     return EXIT_OK
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _new(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:

@@ -358,7 +358,9 @@ def test_operating_system_errors_are_told_in_german(error: OSError, reason: str)
     assert os_reason(error) == reason
 
 
-def test_cli_serves_and_exits_cleanly_on_ctrl_c(site: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])
+def test_cli_serves_and_exits_cleanly_on_ctrl_c_or_a_stop(site: Path, tmp_path: Path,
+                                                          stop: signal.Signals) -> None:
     process = _start_cli(site, tmp_path)
     lines = []
     try:
@@ -374,7 +376,7 @@ def test_cli_serves_and_exits_cleanly_on_ctrl_c(site: Path, tmp_path: Path) -> N
         assert conn.getresponse().status == 200
         conn.close()
     finally:
-        process.send_signal(signal.SIGINT)
+        process.send_signal(stop)
         out, err = process.communicate(timeout=10)
     assert process.returncode == 0, err
     assert "Vorschau beendet." in out
