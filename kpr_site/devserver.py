@@ -245,6 +245,9 @@ class _Handler(BaseHTTPRequestHandler):
     server: PreviewServer
     server_version = "kpr-site-serve"
     timeout = 30  # seconds a silent connection may hold a thread
+    # Each reload event is one small write: sent at once, not held back until the tab has
+    # acknowledged the one before (Nagle's algorithm).
+    disable_nagle_algorithm = True
 
     def do_GET(self) -> None:
         self._respond(head=False)
