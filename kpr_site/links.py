@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
 
 from kpr_site.errors import SiteError, shown
@@ -37,7 +37,8 @@ class LinkResolver:
     def __init__(self, root: Path, urls: Mapping[str, str], base_path: str,
                  asset_url: AssetUrl | None = None, pictures: Pictures | None = None,
                  documents: Mapping[str, Document] | None = None,
-                 scheduled: Mapping[str, dt.date] | None = None) -> None:
+                 scheduled: Mapping[str, dt.date] | None = None,
+                 failed: Collection[str] = ()) -> None:
         self.root = root
         self.urls = urls
         self.base_path = base_path
@@ -47,6 +48,8 @@ class LinkResolver:
         """Described files by source path ("content/documents/richtlinie.pdf")."""
         self.scheduled = scheduled or {}
         """Content files held back until their `publish` day, by path."""
+        self.failed = failed
+        """Content files that did not load (each has its own error)."""
 
     def picture(self, link: Link, alt: str) -> str | None:
         """The `<picture>` replacing a Markdown image of a photo (markup.PictureFor)."""
@@ -106,6 +109,11 @@ class LinkResolver:
                             "(fehlerfrei) beschrieben.",
                             hint="Beschreiben Sie sie dort; dann wird sie unter /dokumente/ "
                                  "veröffentlicht.")
+        if target in self.failed:
+            raise SiteError(f"Der Link „{shown(link.url)}“ zeigt auf eine Seite, die wegen der "
+                            "Fehler in ihrer Datei nicht erzeugt wird.",
+                            hint=f"Beheben Sie zuerst die Fehler in {shown(target)}; dann stimmt "
+                                 "auch dieser Link.")
         # A content file that exists but has no URL was left out as a draft; other .md files
         # (a README, notes) are simply not published and fall through to the message below.
         if exists and target.endswith(".md") and target.startswith(_CONTENT_FOLDERS):

@@ -180,12 +180,13 @@ def plan_stage(
     base = site.config.base_path
     documents = {d.source_path: d for d in site.documents if d.file}
     urls = _source_urls(site)
+    broken = {e.location.path for e in loaded.errors if e.location}
     resolver = LinkResolver(source, urls, base, *_image_hooks(images, failed, base),
-                            documents=documents, scheduled=loaded.scheduled)
+                            documents=documents, scheduled=loaded.scheduled, failed=broken)
     before = None
     stamps = _folder_stamps(source) if memory is not None else None
     if memory is not None:  # what links resolve against; the same: keep their resolution
-        against = (urls, base, images, failed, documents, loaded.scheduled, stamps)
+        against = (urls, base, images, failed, documents, loaded.scheduled, broken, stamps)
         before, memory.links = (memory.resolved if against == memory.links else None), against
     resolved, link_errors = resolve_bodies(loaded.sources, converted.bodies, converted.packs,
                                            resolver, before)

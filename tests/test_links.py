@@ -104,6 +104,19 @@ def test_link_to_a_draft_is_an_error_unless_drafts_are_built(make_site, build):
     assert hrefs(root / "build", "/a/", "Bald") == ["/entwurf/"]
 
 
+def test_link_to_a_page_whose_file_has_errors_says_so_not_draft(make_site, build):
+    root = make_site({
+        "content/pages/a.md": page("A", "[Kaputt](kaputt.md)"),
+        "content/pages/kaputt.md": "---\ntitle: Kaputt\nnav_order: zwei\n---\nText.\n",
+    })
+    code, _, err = build(root)
+    assert code == 1
+    assert "content/pages/kaputt.md:3:" in err  # its own error, with its line
+    assert ("content/pages/a.md:4: Der Link „kaputt.md“ zeigt auf eine Seite, die wegen der "
+            "Fehler in ihrer Datei nicht erzeugt wird.") in err
+    assert "Entwurf" not in err
+
+
 def test_link_with_umlaut_and_percent_escapes_finds_the_file(make_site, build):
     root = make_site({
         "content/pages/a.md": page("A", "[x](förderung.md) [y](f%C3%B6rderung.md) [z](<mein text.md>)"),
