@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from kpr_site.bodies import ConvertedBodies, Resolved
-from kpr_site.cache import Fingerprint
+from kpr_site.cache import Fingerprint, PackFolder
 from kpr_site.errors import SiteError
 from kpr_site.load import FileMemo
 from kpr_site.model import Source
@@ -42,6 +42,8 @@ class Memory:
     """Everything the bodies' links were resolved against (compared by value)."""
     resolved: Mapping[str, Resolved] = field(default_factory=dict)
     """Each body with its links resolved and the errors that found, by source path."""
+    packs: PackFolder | None = None
+    """The Markdown cache's packs, with those read so far (bodies are read when shown)."""
     fingerprint: Fingerprint = field(default_factory=Fingerprint)
     markers: MarkerMemo = field(default_factory=dict)
     """Placeholders counted in each record of the model."""

@@ -124,6 +124,10 @@ def convert_stage(loaded: Loaded, options: BuildOptions, caches: CacheLayout,
     """With a `memory` that has bodies, only bodies whose source changed are converted (and
     kept in memory); otherwise every body comes from the cache or is converted afresh."""
     packs = PackFolder(caches.markdown)
+    if memory is not None:  # the packs it has read stay read: a page shows a body at once
+        if memory.packs is None or memory.packs.folder != caches.markdown:
+            memory.packs = packs
+        packs = memory.packs
     jobs = options.jobs or default_jobs()
     if memory is not None and memory.bodies is not None:
         bodies = carry_over(loaded.sources.values(), memory.sources, memory.bodies, jobs)
