@@ -288,13 +288,16 @@ def _load_kind(root: Path, kind: str, result: LoadResult, reading: _Reading) -> 
     for file, path in content_files(root, kind, reading.files):
         found = reading.files.load(file, path) if reading.files else None
         if found is None:
-            try:
-                data = file.read_bytes()
-                found = _load_file(decode_text(data, path), path, make, schema, reading)
-            except SiteError as exc:
-                found = LoadedFile(None, False, None, (exc,), "")
-            if reading.files or result.hashes is not None:
-                found = replace(found, sha256=hashlib.sha256(data).hexdigest())
+            data = file.read_bytes()
+            sha256 = (hashlib.sha256(data).hexdigest()
+                      if reading.files or result.hashes is not None else "")
+            found = reading.files.same_bytes(path, sha256) if reading.files else None
+            if found is None:
+                try:
+                    found = _load_file(decode_text(data, path), path, make, schema, reading)
+                except SiteError as exc:
+                    found = LoadedFile(None, False, None, (exc,), "")
+                found = replace(found, sha256=sha256)
             if reading.files:
                 reading.files.keep(file, path, found)
         if result.hashes is not None and found.sha256:
@@ -335,11 +338,12 @@ class FileMemo:
     """The content files as last loaded, kept by `kpr-site serve` between runs: a file whose
     stat is unchanged is not read again. A file changed so shortly before it was read that a
     second change in the same tick of the file system's clock could leave its stat as it was
-    (git's "racy" case) is read again at the next run. Valid for one reading context (drafts,
-    build date, what items may refer to): a run in another starts afresh."""
+    (git's "racy" case) is read again at the next run, and keeps what it loaded to only if its
+    bytes are still the same (SHA-256). Valid for one reading context (drafts, build date, what
+    items may refer to): a run in another starts afresh."""
 
     def __init__(self) -> None:
-        self._entries: dict[str, tuple[tuple[int, ...], LoadedFile]] = {}
+        self._entries: dict[str, tuple[tuple[int, ...], bool, LoadedFile]] = {}
         self._listings: dict[str, tuple[tuple[int, ...], list[Any]]] = {}
         self._context: object = None
 
@@ -349,18 +353,21 @@ class FileMemo:
             self._context = context
 
     def load(self, file: Path, path: str) -> LoadedFile | None:
-        """The file as loaded before, if it cannot have changed since."""
+        """The file as loaded before, if its stat proves it unchanged since."""
         entry = self._entries.get(path)
-        if entry is None or entry[0] != _stat(file):
+        if entry is None or not entry[1] or entry[0] != _stat(file):
             return None
-        return entry[1]
+        return entry[2]
+
+    def same_bytes(self, path: str, sha256: str) -> LoadedFile | None:
+        """The file as loaded before, if these are the bytes it was loaded from."""
+        entry = self._entries.get(path)
+        return entry[2] if entry and sha256 and entry[2].sha256 == sha256 else None
 
     def keep(self, file: Path, path: str, loaded: LoadedFile) -> None:
         signature = _stat(file)
-        if signature and not is_recent(signature[1]):
-            self._entries[path] = (signature, loaded)
-        else:
-            self._entries.pop(path, None)
+        self._entries[path] = (signature, bool(signature) and not is_recent(signature[1]),
+                               loaded)
 
     def listing(self, folder: Path, make: Callable[[], list[T]]) -> list[T]:
         """`make()`, the entries of `folder`, taken over while the folder is unchanged."""
