@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Mapping
-from xml.sax.saxutils import escape
+from html import escape
 
 from kpr_site.model import PressRelease, Site, is_current
 from kpr_site.urls import FEED_URL, PRESS_URL, join_url
@@ -66,9 +66,11 @@ def _stamp(release: PressRelease) -> str:
 
 
 def sitemap(site: Site, urls: Iterable[str]) -> bytes:
-    """Written as text (escaped as ElementTree escapes element text): building 10,000
-    elements took 80 ms, a tenth of a preview's save."""
-    entries = "".join(f"<url><loc>{escape(_abs(site, url))}</loc></url>" for url in sorted(urls))
+    """Written as text, escaped as ElementTree escapes element text (&, <, >): building
+    10,000 elements took 80 ms, a tenth of a preview's save. (html.escape, not
+    xml.sax.saxutils: that one imports urllib.request, 7 ms of every command's start.)"""
+    entries = "".join(f"<url><loc>{escape(_abs(site, url), quote=False)}</loc></url>"
+                      for url in sorted(urls))
     return (f"<?xml version='1.0' encoding='utf-8'?>\n<urlset xmlns=\"{SITEMAP}\">{entries}"
             "</urlset>\n").encode()
 
