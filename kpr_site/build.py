@@ -35,7 +35,7 @@ from kpr_site.options import BuildOptions, settings_key
 from kpr_site.output import Staging, build_lock, check_output_dir
 from kpr_site.pages import PageSpec
 from kpr_site.parallel import default_jobs, map_ranges
-from kpr_site.search import bundle_key, cached_bundle, make_bundle
+from kpr_site.search import SearchBundle, bundle_key, cached_bundle, make_bundle
 from kpr_site.stages import (
     Converted,
     Loaded,
@@ -311,26 +311,18 @@ def _fill(
 def _index_search(staging: Staging, keys: dict[str, str], cache: Path | None,
                   spare: Callable[[], Path], language: str,
                   unchanged: Callable[[str, str], bool]) -> float | None:
-    """Put the search index of the staged pages into the staging folder. It is made anew
-    (Pagefind reads every staged page) only when a page changed; returns the time that took.
-    A search cache that cannot be written (full, read-only) only costs speed: the index is
-    then made in a spare folder. Each bundle file is recorded with its SHA-256 as its key:
-    one the live output has as recorded (`unchanged`) is taken over without being read (1,000
-    pages: ~1,000 files; reading and comparing them all took ~0.5 s), the others are compared
-    by bytes, so an unchanged file keeps its inode and modification time."""
-    key = bundle_key(language, {rel: k for rel, k in keys.items() if rel.endswith(".html")})
-    bundle = cached_bundle(cache, key) if cache else None
-    seconds = None
-    if bundle is None:
-        started = time.perf_counter()
+    """Put the search index of the staged pages into the staging folder; returns the time
+    making it took (None: taken from the cache). Each bundle file is recorded with its
+    SHA-256 as its key: one the live output has as recorded (`unchanged`) is taken over
+    without being read (1,000 pages: ~1,000 files; reading and comparing them all took
+    ~0.5 s), the others are compared by bytes, so an unchanged file keeps its inode and
+    modification time."""
+
+    def pages() -> Path:
         staging.prune()  # Pagefind indexes every HTML file in the folder: none left over
-        try:
-            bundle = make_bundle(staging.dir, cache or spare(), key, language)
-        except (OSError, SiteError):
-            if cache is None:
-                raise
-            bundle = make_bundle(staging.dir, spare(), key, language)
-        seconds = time.perf_counter() - started
+        return staging.dir
+
+    bundle, seconds = _search_bundle(keys, language, cache, spare, pages)
     for rel, file, sha in bundle.outputs():
         keys[str(rel)] = sha
         if unchanged(str(rel), sha):
@@ -338,6 +330,28 @@ def _index_search(staging: Staging, keys: dict[str, str], cache: Path | None,
         else:  # bytes, not a hard link: damage to the cache must not reach the site
             staging.write(rel, file.read_bytes())
     return seconds
+
+
+def _search_bundle(keys: Mapping[str, str], language: str, cache: Path | None,
+                   spare: Callable[[], Path], pages: Callable[[], Path]
+                   ) -> tuple[SearchBundle, float | None]:
+    """The search bundle of the pages whose keys are in `keys` (output path → key): from the
+    search cache, else made by Pagefind over the folder `pages()` gives (only when a page
+    changed), with the time that took. A search cache that cannot be written (full,
+    read-only) only costs speed: the bundle is then made in a spare folder."""
+    key = bundle_key(language, {rel: k for rel, k in keys.items() if rel.endswith(".html")})
+    bundle = cached_bundle(cache, key) if cache else None
+    if bundle is not None:
+        return bundle, None
+    started = time.perf_counter()
+    folder = pages()
+    try:
+        bundle = make_bundle(folder, cache or spare(), key, language)
+    except (OSError, SiteError):
+        if cache is None:
+            raise
+        bundle = make_bundle(folder, spare(), key, language)
+    return bundle, time.perf_counter() - started
 
 
 def _render_pages(
@@ -425,32 +439,34 @@ class MemorySink:
         files.update((str(rel), data) for rel, data in extra_files(source, plan, documents=False))
         files.update((str(rel), file) for rel, file in document_files(source, plan))
         files.update((str(rel), file) for rel, file in made.files)
-        files.update(self._search_bundle(old, files, keys, plan.site.config.language))
+        bundle, search_seconds = self._search_bundle(old, files, keys, plan.site.config.language)
+        files.update(bundle)
         rendered = {str(rel) for rel, _ in pages}
         unchanged = sum(1 for rel, data in files.items()
                         if rel not in rendered and rel in old and old[rel] == data)
         self.files, self.keys = files, keys
-        return Written(len(files), len(files) - unchanged, unchanged, len(todo), (), damaged)
+        return Written(len(files), len(files) - unchanged, unchanged, len(todo), (), damaged,
+                       search_seconds)
 
     def _search_bundle(self, old: Mapping[str, bytes | Path], files: Mapping[str, bytes | Path],
-                       keys: Mapping[str, str], language: str) -> Iterator[tuple[str, Path]]:
+                       keys: Mapping[str, str], language: str
+                       ) -> tuple[dict[str, bytes | Path], float | None]:
         """The search index: made at the first run only (Pagefind reads every page, ~1–2 s
         per 1,000), or taken from the search cache; later runs keep it as it is."""
         prefix = SEARCH_BUNDLE_URL.strip("/") + "/"
         if old or not self.search:
-            yield from ((rel, data) for rel, data in old.items()
-                        if rel.startswith(prefix) and isinstance(data, Path))
-            return
-        key = bundle_key(language, {rel: k for rel, k in keys.items() if rel.endswith(".html")})
-        cache = self.caches.search
-        bundle = cached_bundle(cache, key) if cache else None
-        if bundle is None:
-            pages = self.spare()  # Pagefind reads the pages from a folder
+            return {rel: data for rel, data in old.items()
+                    if rel.startswith(prefix) and isinstance(data, Path)}, None
+
+        def pages() -> Path:  # Pagefind reads the pages from a folder
+            folder = self.spare()
             for rel, data in files.items():
                 if rel.endswith(".html") and isinstance(data, bytes):
-                    write_file(pages / rel, data)
-            bundle = make_bundle(pages, cache or self.spare(), key, language)
-        yield from ((str(rel), file) for rel, file, _ in bundle.outputs())
+                    write_file(folder / rel, data)
+            return folder
+
+        bundle, seconds = _search_bundle(keys, language, self.caches.search, self.spare, pages)
+        return {str(rel): file for rel, file, _ in bundle.outputs()}, seconds
 
 
 class CheckSink:

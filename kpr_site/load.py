@@ -43,6 +43,7 @@ from kpr_site.gallery import attach_images, load_albums
 from kpr_site.german import slugify
 from kpr_site.groups import GROUP_SCHEMA, make_group
 from kpr_site.inputs import input_errors, list_folder, walk_folder
+from kpr_site.manifest import RACY_NS
 from kpr_site.model import (
     PROJECT_STATUSES,
     SECTORS,
@@ -384,11 +385,10 @@ class FileMemo:
 
 def is_recent(mtime_ns: int) -> bool:
     """Changed so shortly ago that a second change in the same tick of the file system's
-    clock would leave the time as it is: such a stat proves nothing."""
-    return mtime_ns > time.time_ns() - _RACY_NS
+    clock would leave the time as it is: such a stat proves nothing (the manifest's rule)."""
+    return mtime_ns > time.time_ns() - RACY_NS
 
 
-_RACY_NS = 1_000_000_000
 T = TypeVar("T")
 
 

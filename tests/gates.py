@@ -116,6 +116,29 @@ def require_tool(available: bool, message: str) -> None:
     pytest.skip(message)
 
 
+@contextmanager
+def chromium() -> Iterator[Any]:
+    """Debian's Chromium, driven by Playwright (never a downloaded browser); closed on exit."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def wait_until_true(page: Any, expression: str, seconds: float = 10) -> None:
+    """Poll with page.evaluate: page.wait_for_function evaluates the expression with eval inside
+    the page, which the site's strict CSP blocks once its first check comes back false."""
+    for _ in range(int(seconds * 20)):
+        if page.evaluate(expression):
+            return
+        page.wait_for_timeout(50)
+    raise AssertionError(f"Nach {seconds:g} s noch nicht wahr: {expression}")
+
+
 def require_browser_tools() -> None:
     require_tool(
         CHROMIUM.is_file(),

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 from conftest import REPO, SITE_YAML, read_page, write_site
-from gates import CHROMIUM, CHROMIUM_ARGS, require_tool, serve
+from gates import CHROMIUM, chromium, require_tool, serve
 
 from kpr_site.cli import main
 
@@ -111,14 +111,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str]]
 
 @pytest.fixture(scope="module")
 def browser(site: tuple[Path, str]) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with chromium() as browser:
+        yield browser
 
 
 @pytest.fixture

@@ -92,14 +92,7 @@ def test_incremental_build_equals_clean_build_after_any_edits(
     history: list[Step],
 ) -> None:
     root = tmp_path_factory.mktemp("site")
-    shutil.copytree(REPO / "templates", root / "templates")
-    (root / "content" / "press").mkdir(parents=True)
-    (root / "content" / "site.yaml").write_text(SITE_YAML, encoding="utf-8")
-    name, text = _release("start", 1, "Erste Meldung.")
-    (root / name).write_text(text, encoding="utf-8")
-    for name, text in _dated_content().items():  # what the build date changes
-        (root / name).parent.mkdir(parents=True, exist_ok=True)
-        (root / name).write_text(text, encoding="utf-8")
+    start_site(root)
     out, clean = root / "build", root.parent / f"{root.name}-clean"
     today = ["--today", "2017-03-01"]
     assert main(["build", "--source", str(root), "--out", str(out), *today]) == 0
@@ -109,6 +102,19 @@ def test_incremental_build_equals_clean_build_after_any_edits(
             today = ["--today", f"2017-03-{step[2]:02d}"]
         assert main(["build", "--source", str(root), "--out", str(out), *today]) == 0, capsys.readouterr()
         assert tree_digest(out) == _clean_build(root, clean, capsys, *today), step
+
+
+def start_site(root: Path, first: str = "Erste Meldung.") -> None:
+    """The shipped templates, site.yaml, a first release with the body `first`, and content
+    that the build date changes."""
+    shutil.copytree(REPO / "templates", root / "templates")
+    (root / "content" / "press").mkdir(parents=True)
+    (root / "content" / "site.yaml").write_text(SITE_YAML, encoding="utf-8")
+    name, text = _release("start", 1, first)
+    (root / name).write_text(text, encoding="utf-8")
+    for name, text in _dated_content().items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text, encoding="utf-8")
 
 
 def _dated_content() -> dict[str, str]:

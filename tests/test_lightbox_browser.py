@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 from conftest import REPO, SITE_YAML
-from gates import AXE_JS, CHROMIUM, require_tool, serve
+from gates import AXE_JS, CHROMIUM, chromium, require_tool, serve, wait_until_true
 from PIL import Image
 
 from kpr_site.cli import main
@@ -64,14 +64,8 @@ def album_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def browser(album_url: str) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with chromium() as browser:
+        yield browser
 
 
 @pytest.fixture
@@ -91,17 +85,6 @@ def open_first_with_keyboard(page: Any) -> None:
     page.focus("a.gallery__link >> nth=0")
     page.keyboard.press("Enter")
     page.wait_for_selector("dialog.lightbox[open]")
-
-
-def wait_until_true(page: Any, expression: str) -> None:
-    """Poll with page.evaluate: page.wait_for_function evaluates the expression with eval inside
-    the page, which the strict CSP blocks once its first check comes back false (a photo that
-    is still loading, as on a busy machine)."""
-    for _ in range(200):
-        if page.evaluate(expression):
-            return
-        page.wait_for_timeout(50)
-    raise AssertionError(f"Nach 10 s noch nicht wahr: {expression}")
 
 
 def shown(page: Any) -> dict[str, str]:

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 from conftest import REPO, SITE_YAML
-from gates import CHROMIUM, html_paths, require_browser_tools, require_tool, serve
+from gates import chromium, html_paths, require_browser_tools, require_tool, serve
 from PIL import Image, ImageDraw
 
 from kpr_site.cli import main
@@ -82,14 +82,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, list[s
 
 @pytest.fixture(scope="module")
 def browser(site: tuple[str, list[str]]) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with chromium() as browser:
+        yield browser
 
 
 def page_bytes(browser: Any, url: str) -> tuple[int, int]:

@@ -11,16 +11,7 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 from conftest import press, write_site
-from gates import (
-    AXE_JS,
-    AXE_TAGS,
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    VIEWPORTS,
-    require_browser_tools,
-    require_tool,
-    serve,
-)
+from gates import AXE_JS, AXE_TAGS, VIEWPORTS, chromium, require_browser_tools, require_tool, serve
 
 from kpr_site.cli import main
 
@@ -61,14 +52,8 @@ def site_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def browser(site_url: str) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with chromium() as browser:
+        yield browser
 
 
 def _results(page: Any) -> set[str]:

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import importlib.util
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from conftest import MakeSite, press
-from gates import CHROMIUM, require_tool
+from gates import CHROMIUM, chromium, require_tool, wait_until_true
 
 from kpr_site.serve import Preview, ServeOptions
 
@@ -30,27 +29,16 @@ def test_open_page_updates_itself_after_a_save(preview: Preview) -> None:
     require_tool(importlib.util.find_spec("playwright") is not None,
                  "Playwright fehlt – installieren: pip install -e '.[test]'")
     require_tool(CHROMIUM.is_file(), f"Chromium fehlt ({CHROMIUM}) – installieren: apt-get install chromium")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page()
-            page.goto(preview.url + "presse/2017/neustart/")
-            assert "Vor dem Speichern." in page.inner_text("main")
-            # Marks this document: a reload replaces it, so the mark proves the reload happened
-            # by itself; the test never reloads or navigates.
-            page.evaluate("window.kprMark = 'alt'")
-            with page.expect_event("load", timeout=5000):
-                (preview.source / RELEASE).write_text(press(body="Nach dem Speichern."),
-                                                      encoding="utf-8")
-            # Polled with page.evaluate: wait_for_function's eval is refused by the site's CSP
-            # whenever its first check is false.
-            deadline = time.monotonic() + 5
-            while not page.evaluate("document.querySelector('main').innerText"
-                                    ".includes('Nach dem Speichern.')"):
-                assert time.monotonic() < deadline, "die Seite zeigt die Änderung nicht"
-                time.sleep(0.05)
-            assert page.evaluate("window.kprMark") is None
-        finally:
-            browser.close()
+    with chromium() as browser:
+        page = browser.new_page()
+        page.goto(preview.url + "presse/2017/neustart/")
+        assert "Vor dem Speichern." in page.inner_text("main")
+        # Marks this document: a reload replaces it, so the mark proves the reload happened
+        # by itself; the test never reloads or navigates.
+        page.evaluate("window.kprMark = 'alt'")
+        with page.expect_event("load", timeout=5000):
+            (preview.source / RELEASE).write_text(press(body="Nach dem Speichern."),
+                                                  encoding="utf-8")
+        wait_until_true(page, "document.querySelector('main').innerText"
+                              ".includes('Nach dem Speichern.')", seconds=5)
+        assert page.evaluate("window.kprMark") is None

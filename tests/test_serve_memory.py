@@ -9,14 +9,15 @@ import functools
 import hashlib
 import os
 import shutil
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import REPO, SITE_YAML, tree_digest
+from conftest import tree_digest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_incremental import SLUGS, Step, _apply, _dated_content, _release, steps
+from test_incremental import SLUGS, Step, _apply, _release, start_site, steps
 
 from kpr_site.build import BuildReport, MemorySink, build_preview, build_site
 from kpr_site.errors import BuildFailed
@@ -83,17 +84,11 @@ def _age(root: Path, before: dict[Path, tuple[int, int, int]], when: int) -> Non
 
 
 def _site(root: Path, releases: tuple[str, ...] = ()) -> None:
-    shutil.copytree(REPO / "templates", root / "templates")
-    (root / "content" / "press").mkdir(parents=True)
-    (root / "content" / "site.yaml").write_text(SITE_YAML, encoding="utf-8")
+    """test_incremental's site; the first release links to each of `releases`."""
     links = " ".join(f"[{slug}](2017-03-{day:02d}-{slug}.md)" for day, slug in enumerate(releases, 2))
-    name, text = _release("start", 1, f"Erste Meldung. {links}")
-    (root / name).write_text(text, encoding="utf-8")
+    start_site(root, f"Erste Meldung. {links}")
     for day, slug in enumerate(releases, 2):
         name, text = _release(slug, day, f"Text von {slug}.")
-        (root / name).write_text(text, encoding="utf-8")
-    for name, text in _dated_content().items():
-        (root / name).parent.mkdir(parents=True, exist_ok=True)
         (root / name).write_text(text, encoding="utf-8")
 
 
@@ -163,7 +158,7 @@ def test_a_file_changed_twice_within_the_clock_tick_is_still_seen(tmp_path: Path
     preview, today = Preview(root), dt.date(2017, 3, 1)
     release = root / "content/press/2017-03-01-start.md"
     text = release.read_text(encoding="utf-8")
-    stamp = release.stat().st_mtime_ns
+    stamp = time.time_ns() + 10**9  # within the clock tick of the next run's reading
     release.write_text(text.replace("Erste Meldung.", "Erste Fassung."), encoding="utf-8")
     os.utime(release, ns=(stamp, stamp))
     preview.run(today)
