@@ -132,7 +132,7 @@ def run(source: Path, options: BuildOptions, sink: Sink, memory: Memory | None =
     """The one recipe of build, check and serve. With a `memory` (serve), every stage takes
     over what the last run with it made from the same inputs, and records its own results."""
     started = time.perf_counter()
-    caches = CacheLayout(options.cache_root(source) if options.use_cache else None)
+    caches = options.caches(source)
     loaded = load_stage(source, options, caches, sink.hash_files, memory)
     converted = convert_stage(loaded, options, caches, memory)
     plan = plan_stage(source, options, caches, loaded, converted, memory)
@@ -206,7 +206,7 @@ class StagingSink:
     def __init__(self, source: Path, out: Path, options: BuildOptions,
                  previous: Manifest | None = None) -> None:
         self.out = out
-        self.caches = CacheLayout(options.cache_root(source) if options.use_cache else None)
+        self.caches = options.caches(source)
         self.manifest_file = self.caches.manifest(out)
         if previous is None:
             previous = load_manifest(self.manifest_file) if self.manifest_file else Manifest()
@@ -400,7 +400,7 @@ class MemorySink:
     def __init__(self, source: Path, folder: Path, options: BuildOptions) -> None:
         self.folder = folder
         """Below it: spare folders (photos the image cache cannot take; pages for Pagefind)."""
-        self.caches = CacheLayout(options.cache_root(source) if options.use_cache else None)
+        self.caches = options.caches(source)
         self.search = options.search
         self.files: Mapping[str, bytes | Path] = {}
         """The site as served: output path → its bytes, or the file holding them."""

@@ -144,7 +144,6 @@ def _main(argv: Sequence[str] | None) -> int:
 
 
 def _build(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
-    from kpr_site.cache import CacheLayout
     from kpr_site.manifest import load_manifest
     from kpr_site.options import BuildOptions, check_paths, settings_key
     from kpr_site.output import check_output_dir
@@ -167,7 +166,7 @@ def _build(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
                            cache_dir=args.cache_dir, use_cache=not args.no_cache, search=not args.no_search,
                            progress=_image_progress(), today=_today(parser, args.today))
     # Answered from the manifest before jinja2/markdown are even imported (~0.1 s in all).
-    caches = CacheLayout(options.cache_root(source) if options.use_cache else None)
+    caches = options.caches(source)
     manifest = load_manifest(caches.manifest(out))
     if options.use_cache and manifest.up_to_date(source, out, settings_key(source, out, options)):
         print(f"Nichts zu tun: {out} ist aktuell.")

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kpr_site import __version__
+from kpr_site.cache import CacheLayout
 from kpr_site.german import BERLIN
 
 __all__ = ["BuildOptions", "build_date", "check_paths", "settings_key"]
@@ -53,6 +54,10 @@ class BuildOptions:
 
     def cache_root(self, source: Path) -> Path:
         return self.cache_dir or source / ".cache"
+
+    def caches(self, source: Path) -> CacheLayout:
+        """Where this run's caches are (none with `use_cache` off)."""
+        return CacheLayout(self.cache_root(source) if self.use_cache else None)
 
 
 def settings_key(source: Path, out: Path, options: BuildOptions) -> str:
